@@ -1,0 +1,150 @@
+"""Exceptions shared by every layer (ARI transport, server, client).
+
+One hierarchy so that a 404 is ``NotFound`` whether it came from Asterisk over
+HTTP, over the events websocket, or from an ari-proxy server (Python or Go)
+over NATS.
+"""
+import re
+
+__all__ = [
+    "AriProxyError", "ValidationError", "ProtocolError", "Timeout",
+    "ARIConnectionError", "ARIError", "BadRequest", "Unauthorized", "Forbidden",
+    "NotFound", "Conflict", "Unprocessable", "ServerError", "NotImplementedByServer",
+    "Busy", "error_for_status", "error_from_text", "error_text",
+]
+
+
+class AriProxyError(Exception):
+    """Base of every exception ariproxy raises on purpose."""
+
+
+class ValidationError(AriProxyError, ValueError):
+    """A request was refused before it was sent (bad or missing parameter)."""
+
+    def __init__(self, message, parameter=None):
+        super().__init__(message)
+        self.parameter = parameter
+
+
+class ProtocolError(AriProxyError, ValueError):
+    """Bytes that do not decode as the ari-proxy wire protocol (or a subject token that is unsafe)."""
+
+
+class Timeout(AriProxyError, TimeoutError):
+    """No (complete) answer within the allowed time."""
+
+
+class ARIConnectionError(AriProxyError, ConnectionError):
+    """Asterisk (or the ari-proxy server's link to it) cannot be reached."""
+
+
+class ARIError(AriProxyError):
+    """An error answered by Asterisk, or by an ari-proxy server on its behalf.
+
+    ``status`` is the HTTP status when known (else None), ``message`` the text
+    Asterisk (or the server) gave, ``reason`` the HTTP reason phrase.
+    """
+
+    status_code = None
+
+    def __init__(self, message, status=None, reason=None):
+        super().__init__(message)
+        self.message = message
+        self.status = status if status is not None else self.status_code
+        self.reason = reason
+
+    def __str__(self):
+        if self.status is not None and not str(self.message).startswith(str(self.status)):
+            return "%s %s" % (self.status, self.message)
+        return str(self.message)
+
+
+class BadRequest(ARIError):
+    status_code = 400
+
+
+class Unauthorized(ARIError):
+    status_code = 401
+
+
+class Forbidden(ARIError):
+    status_code = 403
+
+
+class NotFound(ARIError):
+    status_code = 404
+
+
+class Conflict(ARIError):
+    status_code = 409
+
+
+class Unprocessable(ARIError):
+    status_code = 422
+
+
+class ServerError(ARIError):
+    status_code = 500
+
+
+class NotImplementedByServer(ARIError):
+    """The ari-proxy server does not know this request kind (``Not implemented``)."""
+
+    status_code = 501
+
+
+class Busy(ARIError):
+    """The ari-proxy server is at its concurrency limit and refused the request."""
+
+    status_code = 503
+
+
+_BY_STATUS = {
+    400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound,
+    409: Conflict, 422: Unprocessable, 501: NotImplementedByServer, 503: Busy,
+}
+
+
+def error_for_status(status, message, reason=None):
+    """The ARIError subclass instance for an HTTP status."""
+    cls = _BY_STATUS.get(status)
+    if cls is None:
+        cls = ServerError if status >= 500 else ARIError
+    return cls(message, status=status, reason=reason)
+
+
+# "Non-2XX response: 404 Not Found" is what the Go server sends for an ARI error;
+# the Python server sends the same prefix followed by Asterisk's own message.
+_NON_2XX = re.compile(r"Non-2XX response: (\d{3})")
+
+
+def error_text(status, reason, message=None):
+    """The error string an ari-proxy server puts in a response for an ARI error.
+
+    Starts like the Go server's (``Non-2XX response: 404 Not Found``) so Go
+    clients classify it the same way; Asterisk's message follows when known.
+    """
+    text = "Non-2XX response: %d %s" % (status, reason or "")
+    text = text.rstrip()
+    if message and message != reason:
+        text += ": " + message
+    return text
+
+
+def error_from_text(text):
+    """Map a server's error string to the exception a caller should see."""
+    m = _NON_2XX.search(text)
+    if m:
+        return error_for_status(int(m.group(1)), text)
+    low = text.lower()
+    if low == "not implemented" or low.startswith("not implemented"):
+        return NotImplementedByServer(text)
+    if "not found" in low:
+        return NotFound(text)
+    if low.startswith("ari connection is down"):
+        return ARIConnectionError(text)
+    if low.startswith("busy"):
+        return Busy(text)
+    if low.startswith("timeout") or "timed out" in low:
+        return Timeout(text)
+    return ARIError(text)
