@@ -42,7 +42,6 @@ setup(
     entry_points={
         "console_scripts": [
             "ari-proxy=ariproxy.server.daemon:main",
-            "ariproxy=ariproxy.cli:main",
         ],
     },
     scripts=[],
