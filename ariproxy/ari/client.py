@@ -1,0 +1,184 @@
+"""``ARI``: the native ARI connection (REST calls and the events websocket).
+
+REST calls block the calling greenlet until Asterisk answers (or the
+timeout); many greenlets may call at once.  Calls go over the events
+websocket when Asterisk supports REST requests there (``rest_transport``
+``auto``/``websocket``) and that websocket is up, else over HTTP.
+"""
+import logging
+import re
+from urllib.parse import urlsplit, urlunsplit, unquote
+
+from ariproxy import errors
+from ariproxy.ari.http import HTTPTransport
+from ariproxy.ari.operations import OPERATIONS, PreparedRequest
+from ariproxy.jsonutil import mask_url
+
+__all__ = ["ARI", "REST_TRANSPORTS", "websocket_rest_supported"]
+
+log = logging.getLogger("ariproxy.ari")
+
+REST_TRANSPORTS = ("auto", "websocket", "http")
+
+# First releases of each branch that answer RESTRequest messages on the events websocket.
+_WS_REST_SINCE = {20: (20, 14), 21: (21, 9), 22: (22, 4)}
+_VERSION = re.compile(r"^(\d+)\.(\d+)")
+
+
+def websocket_rest_supported(version):
+    """True/False from an Asterisk version string (``22.10.1``); None when it cannot be told."""
+    m = _VERSION.match(str(version or "").strip())
+    if not m:
+        return None
+    major, minor = int(m.group(1)), int(m.group(2))
+    if major >= 23:
+        return True
+    since = _WS_REST_SINCE.get(major)
+    if since is None:
+        return False
+    return (major, minor) >= since
+
+
+def _split_credentials(url):
+    """(url without userinfo, username, password) for a URL that may carry ``user:pass@``."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None, None
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, _, password = userinfo.partition(":")
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)), unquote(user), unquote(password)
+
+
+def _default_ws_url(base_url):
+    parts = urlsplit(base_url)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/events", "", ""))
+
+
+class ARI:
+    """One Asterisk's ARI: REST calls by operation and the events websocket.
+
+    ``url`` is the ARI base (``http://127.0.0.1:8088/ari``); ``ws_url``
+    defaults to its ``/events`` websocket.  Credentials may also be given in
+    the URL (``http://user:pass@host:8088/ari``); they never appear in logs,
+    reprs or exception texts.
+    """
+
+    def __init__(self, url="http://127.0.0.1:8088/ari", username="asterisk", password="asterisk", app=None,
+                 timeout=5.0, connect_timeout=2.0, pool_size=100, rest_transport="auto", ws_url=None,
+                 reconnect_wait=(0.05, 2.0)):
+        if rest_transport not in REST_TRANSPORTS:
+            raise errors.ValidationError("rest_transport must be one of %s, got %r"
+                                         % ("|".join(REST_TRANSPORTS), rest_transport), parameter="rest_transport")
+        url, url_user, url_password = _split_credentials(url.rstrip("/"))
+        if url_user:
+            username, password = url_user, url_password
+        self.url = url
+        self.ws_url = _split_credentials(ws_url)[0] if ws_url else _default_ws_url(url)
+        self.username = username
+        self._password = password
+        self.app = app
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.rest_transport = rest_transport
+        self.reconnect_wait = reconnect_wait
+        self.http = HTTPTransport(url, username, password, timeout=timeout,
+                                  connect_timeout=connect_timeout, pool_size=pool_size)
+        # The websocket REST carrier (a WebSocketRequests of the live events stream), when usable.
+        self._ws_rest = None
+        self._streams = []
+
+    def __repr__(self):
+        return "<ARI %s app=%s rest=%s>" % (mask_url(self.url), self.app, self.active_rest_transport)
+
+    # -- REST ---------------------------------------------------------------------------------------
+
+    def call(self, resource, nickname, /, **params):
+        """Call one ARI operation by resource and nickname; blocks until Asterisk answers.
+
+        Returns the decoded JSON (dict/list), None for an empty answer, bytes
+        for a file.  Raises ``errors.ValidationError`` before sending for a bad
+        parameter, ``errors.ARIError`` subclasses for Asterisk's errors (404 ->
+        ``NotFound`` ...), ``errors.ARIConnectionError`` or ``errors.Timeout``.
+        """
+        op = OPERATIONS.get((resource, nickname))
+        if op is None:
+            raise errors.ValidationError("unknown ARI operation %s.%s" % (resource, nickname), parameter=None)
+        timeout = params.pop("_timeout", None)
+        return self.send(op.prepare(params), timeout=timeout)
+
+    def request(self, method, path, query=None, body=None, binary=False, timeout=None):
+        """Low level: any method and path below the base URL (path already escaped), query dict or pairs."""
+        if not path.startswith("/"):
+            path = "/" + path
+        if isinstance(query, dict):
+            query = [(k, v) for k, v in query.items() if v is not None]
+        pairs = []
+        for name, value in query or ():
+            if isinstance(value, (list, tuple)):
+                value = ",".join(str(v) for v in value)
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            pairs.append((name, str(value)))
+        return self.send(PreparedRequest(method.upper(), path, pairs, body, binary), timeout=timeout)
+
+    def send(self, prepared, timeout=None):
+        """Send a PreparedRequest over the websocket when usable, else HTTP. Blocks."""
+        ws_rest = self._ws_rest
+        if ws_rest is not None and not prepared.binary and ws_rest.usable:
+            result = ws_rest.send(prepared, timeout=timeout)
+            if result is not ws_rest.NOT_SENT:
+                return result
+        return self.http.send(prepared, timeout=timeout)
+
+    @property
+    def active_rest_transport(self):
+        """``websocket`` or ``http``: where the next REST call goes."""
+        ws_rest = self._ws_rest
+        return "websocket" if ws_rest is not None and ws_rest.usable else "http"
+
+    @property
+    def transport_stats(self):
+        """Counts of requests sent per transport (for tests and benchmarks)."""
+        ws = sum(s.ws_requests_sent for s in self._streams)
+        return {"http": self.http.requests_sent, "websocket": ws}
+
+    def info(self, **params):
+        """``GET /asterisk/info`` (``asterisk.getInfo``)."""
+        return self.call("asterisk", "getInfo", **params)
+
+    # -- events -------------------------------------------------------------------------------------
+
+    def events(self, on_event, on_connect=None, on_disconnect=None, subscribe_all=False, app=None,
+               start=True):
+        """Open the events websocket for ``app`` (default: this ARI's app); returns the EventStream.
+
+        Returns at once; the stream connects and reconnects in the background.
+        The stream also carries REST calls when ``rest_transport`` allows.
+        """
+        from ariproxy.ari.events import EventStream
+
+        app = app or self.app
+        if not app:
+            raise errors.ValidationError("an ARI application name is needed for the events websocket",
+                                         parameter="app")
+        stream = EventStream(self, app, on_event, on_connect=on_connect, on_disconnect=on_disconnect,
+                             subscribe_all=subscribe_all)
+        self._streams.append(stream)
+        if start:
+            stream.start()
+        return stream
+
+    def _set_ws_rest(self, ws_rest):
+        """Called by a stream when its websocket can (ws_rest) or can no longer (None) carry REST."""
+        self._ws_rest = ws_rest
+
+    def _stream_closed(self, stream):
+        if stream in self._streams:
+            self._streams.remove(stream)
+
+    def close(self):
+        """Close every events stream and the HTTP pool."""
+        for stream in list(self._streams):
+            stream.close()
+        self.http.close()
