@@ -1,0 +1,456 @@
+"""The Go ari-proxy recordings (``../shared/fixtures/go-wire/``) as test data.
+
+Loaders read the captured NATS traffic of the Go server and client through
+:func:`tests.support.shared.shared_path` (so a test skips, naming the folder,
+when the shared folder is absent), pair every request with its replies by
+reply subject, and name each exchange after the ``capture.marker`` step that
+preceded it.
+
+:func:`shape_diff` compares a recorded Go JSON value with a Python one the way
+a Go decoder would care: every field the recording has must be in the Python
+value with the same JSON type (integers stay integers, Go-layout timestamps
+stay in that layout), recursively, lists by element shape; extra fields are
+fine (Go ignores them).  Fields that Go filled with a zero value (``""``,
+``0``, ``false``, ``null``, ``{}``, ``[]``, zero timestamps, objects made of
+zeros: Go's encoder writes every struct field, e.g. ``replace_channel`` of
+StasisStart) may be missing on the Python side: the Go decoder leaves the
+same zero value.  Those are reported as notes, not differences.
+
+Nothing here blocks except file reads.
+"""
+import functools
+import json
+import os
+import re
+from collections import OrderedDict
+
+from tests.support.shared import shared_path
+
+__all__ = [
+    "SCENARIOS", "GO_TIMESTAMP", "Message", "Exchange",
+    "go_wire_path", "load_wire", "exchanges", "requests", "event_messages",
+    "load_kinds_json", "load_events_json", "load_ping_announce", "load_kinds_tsv",
+    "exchange_for_step", "json_type", "is_zero", "Difference", "ShapeReport",
+    "shape_diff", "assert_shape", "envelope_diff",
+]
+
+SCENARIOS = ("main", "two", "extra", "misc", "crash", "real")
+
+MARKER_SUBJECT = "capture.marker"
+
+# Go's ari.DateTime layout "2006-01-02T15:04:05.000-0700".
+GO_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}$")
+# time.Time{} and the Unix epoch, as the Go server writes unset timestamps.
+GO_ZERO_TIMESTAMPS = ("0001-01-01T00:00:00.000+0000", "1970-01-01T00:00:00.000+0000")
+
+REQUEST_CLASSES = ("get", "data", "command", "create")
+
+
+def go_wire_path(*parts):
+    """Path under fixtures/go-wire (skips the calling test when the shared folder is absent)."""
+    return shared_path("fixtures", "go-wire", *parts)
+
+
+# -- messages and exchanges -------------------------------------------------
+
+class Message:
+    """One captured NATS message: ``subject``, ``reply``, ``payload`` (parsed JSON, or
+    the text when it did not parse), ``raw`` (exact bytes as text), ``step`` (the
+    last marker before it), ``scenario``, ``seq``."""
+
+    __slots__ = ("scenario", "seq", "subject", "reply", "payload", "raw", "step")
+
+    def __init__(self, scenario, seq, subject, reply, payload, raw, step):
+        self.scenario = scenario
+        self.seq = seq
+        self.subject = subject
+        self.reply = reply
+        self.payload = payload
+        self.raw = raw
+        self.step = step
+
+    @property
+    def is_marker(self):
+        return self.subject == MARKER_SUBJECT
+
+    @property
+    def is_event(self):
+        return self.subject.startswith(("ari.event.", "ari.dialogevent."))
+
+    @property
+    def subject_class(self):
+        """``get``/``data``/``command``/``create`` for a request subject, else None."""
+        parts = self.subject.split(".")
+        if len(parts) >= 2 and parts[0] == "ari" and parts[1] in REQUEST_CLASSES:
+            return parts[1]
+        return None
+
+    @property
+    def raw_bytes(self):
+        return self.raw.encode("utf-8")
+
+    def __repr__(self):
+        return "<Message %s#%d %s>" % (self.scenario, self.seq, self.subject)
+
+
+class Exchange:
+    """A request and every reply published to its reply subject (in order)."""
+
+    __slots__ = ("request", "replies")
+
+    def __init__(self, request, replies):
+        self.request = request
+        self.replies = replies
+
+    scenario = property(lambda self: self.request.scenario)
+    seq = property(lambda self: self.request.seq)
+    step = property(lambda self: self.request.step)
+    subject = property(lambda self: self.request.subject)
+    subject_class = property(lambda self: self.request.subject_class)
+
+    @property
+    def payload(self):
+        """The parsed request (a dict), or None when the recorded bytes are not a JSON object."""
+        p = self.request.payload
+        return p if isinstance(p, dict) else None
+
+    @property
+    def kind(self):
+        """The request's kind ('' for an empty kind, None when it is not a JSON object)."""
+        p = self.payload
+        if p is None:
+            return None
+        return p.get("kind", "")
+
+    @property
+    def key(self):
+        p = self.payload
+        return p.get("key") if p is not None else None
+
+    @property
+    def payload_fields(self):
+        """The request's payload object fields (everything but kind and key)."""
+        p = self.payload or {}
+        return {k: v for k, v in p.items() if k not in ("kind", "key")}
+
+    @property
+    def reply_style(self):
+        """``inbox`` (_INBOX.x.y: exact-node request), ``rp`` (<ulid>-rp: Go broadcast/list
+        gather), ``custom`` (hand-sent) or ``none``."""
+        r = self.request.reply
+        if not r:
+            return "none"
+        if r.startswith("_INBOX."):
+            return "inbox"
+        if r.endswith("-rp"):
+            return "rp"
+        return "custom"
+
+    @property
+    def first_reply(self):
+        return self.replies[0].payload if self.replies else None
+
+    @property
+    def node_app(self):
+        """(app, node) taken from the request subject (None where absent)."""
+        parts = self.subject.split(".")
+        app = parts[2] if len(parts) > 2 else None
+        node = ".".join(parts[3:]) if len(parts) > 3 else None
+        return app, node
+
+    @property
+    def id(self):
+        """A readable, unique test id: ``main-0015-AsteriskVariableSet``."""
+        kind = self.kind
+        label = kind if kind else ("<empty-kind>" if kind == "" else "<not-json>")
+        return "%s-%04d-%s" % (self.scenario, self.seq, label)
+
+    def __repr__(self):
+        return "<Exchange %s step=%r replies=%d>" % (self.id, self.step, len(self.replies))
+
+
+@functools.lru_cache(maxsize=None)
+def _read_wire(path):
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                out.append(json.loads(line))
+    return out
+
+
+def load_wire(scenario):
+    """Every message of ``wire_<scenario>.jsonl`` as :class:`Message` objects, markers included."""
+    rows = _read_wire(go_wire_path("wire_%s.jsonl" % scenario))
+    step = None
+    out = []
+    for row in rows:
+        if row["subject"] == MARKER_SUBJECT:
+            step = row["payload"] if isinstance(row["payload"], str) else row["raw"]
+        out.append(Message(row.get("scenario", scenario), row["seq"], row["subject"], row.get("reply"),
+                           row.get("payload"), row.get("raw", ""), step))
+    return out
+
+
+def exchanges(scenarios=SCENARIOS):
+    """Requests (messages on ``ari.get|data|command|create...``) paired with their replies."""
+    out = []
+    for scenario in scenarios:
+        msgs = load_wire(scenario)
+        for i, m in enumerate(msgs):
+            if m.is_marker or m.subject_class is None:
+                continue
+            replies = []
+            if m.reply:
+                replies = [r for r in msgs[i + 1:] if r.subject == m.reply]
+            out.append(Exchange(m, replies))
+    return out
+
+
+def requests(scenarios=SCENARIOS):
+    """The request messages only (alias kept for readability in tests)."""
+    return [x.request for x in exchanges(scenarios)]
+
+
+def event_messages(scenarios=SCENARIOS):
+    """Every message the Go server published on ``ari.event.*`` / ``ari.dialogevent.*``."""
+    return [m for s in scenarios for m in load_wire(s) if m.is_event]
+
+
+def exchange_for_step(step, scenario="main", index=0):
+    """The ``index``-th exchange recorded under marker ``step``."""
+    found = [x for x in exchanges((scenario,)) if x.step == step]
+    if len(found) <= index:
+        raise KeyError("no exchange #%d under step %r in %s" % (index, step, scenario))
+    return found[index]
+
+
+@functools.lru_cache(maxsize=None)
+def _read_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f, object_pairs_hook=OrderedDict)
+
+
+def load_kinds_json():
+    """kinds.json: per kind, subject classes, example request/response (+raw), error response."""
+    return _read_json(go_wire_path("kinds.json"))
+
+
+def load_events_json():
+    """events.json: ``"event:<Type>"`` / ``"dialogevent:<Type>"`` -> {subject, payload, raw}."""
+    return _read_json(go_wire_path("events.json"))
+
+
+def load_ping_announce():
+    return _read_json(go_wire_path("ping_announce.json"))
+
+
+def load_kinds_tsv():
+    """[(kind, class, payload_field or None)] of the 111 Go kinds (fixtures/kinds.tsv)."""
+    path = shared_path("fixtures", "kinds.tsv")
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        header = f.readline()
+        assert header.split() == ["kind", "class", "payload_field"], header
+        for line in f:
+            if line.strip():
+                kind, cls, field = line.split()
+                rows.append((kind, cls, None if field == "-" else field))
+    return rows
+
+
+# -- JSON shape comparison ---------------------------------------------------
+
+def json_type(value):
+    """JSON type name, telling integers from other numbers (Go int fields reject 1.5 and 1.0)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        # A float parsed from JSON had a fraction or exponent in its text, and Go's
+        # int decoder refuses "1.0": a Python float is never an integer on the wire.
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def is_zero(value):
+    """True for what Go writes for an unset field: "", 0, false, null, [], {}, zero timestamps,
+    and objects whose every field is zero."""
+    if value is None or value is False or value == "" or value == [] or value == {}:
+        return True
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)) and value == 0:
+        return True
+    if isinstance(value, str) and value in GO_ZERO_TIMESTAMPS:
+        return True
+    if isinstance(value, dict):
+        return all(is_zero(v) for v in value.values())
+    return False
+
+
+class Difference:
+    """One place where a Python value does not have the recorded Go shape.
+
+    ``problem``: ``missing``, ``type``, ``timestamp``, ``not-a-list-element`` ...;
+    ``note`` is True for differences a Go decoder does not mind (a zero-valued
+    field left out, an empty list whose elements cannot be checked).
+    """
+
+    __slots__ = ("path", "problem", "expected", "actual", "note")
+
+    def __init__(self, path, problem, expected, actual, note=False):
+        self.path = path
+        self.problem = problem
+        self.expected = expected
+        self.actual = actual
+        self.note = note
+
+    def __str__(self):
+        return "%s: %s (Go: %s, Python: %s)" % (self.path, self.problem, _clip(self.expected), _clip(self.actual))
+
+    __repr__ = __str__
+
+
+def _clip(value, limit=80):
+    text = value if value is _ABSENT else json.dumps(value)
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    return text
+
+
+_ABSENT = "<absent>"
+
+
+class ShapeReport:
+    """Differences found by :func:`shape_diff`; ``ok`` when none is an error."""
+
+    def __init__(self, differences, context=""):
+        self.context = context
+        self.errors = [d for d in differences if not d.note]
+        self.notes = [d for d in differences if d.note]
+
+    @property
+    def ok(self):
+        return not self.errors
+
+    def __bool__(self):
+        return self.ok
+
+    def __str__(self):
+        head = self.context or "shape"
+        if self.ok:
+            lines = ["%s: same shape as the Go recording" % head]
+        else:
+            lines = ["%s: %d difference(s) from the Go recording:" % (head, len(self.errors))]
+            lines += ["  - %s" % d for d in self.errors]
+        if self.notes:
+            lines.append("  notes (fine for a Go decoder):")
+            lines += ["  . %s" % d for d in self.notes]
+        return "\n".join(lines)
+
+
+def _merge_elements(items):
+    """A template for the elements of a recorded list, and the object keys not in every element."""
+    dicts = [i for i in items if isinstance(i, dict)]
+    if not dicts or len(dicts) != len(items):
+        first = next((i for i in items if not is_zero(i)), items[0])
+        return first, set()
+    template = OrderedDict()
+    counts = {}
+    for d in dicts:
+        for k, v in d.items():
+            counts[k] = counts.get(k, 0) + 1
+            if k not in template or (is_zero(template[k]) and not is_zero(v)):
+                template[k] = v
+    optional = {k for k, n in counts.items() if n < len(dicts)}
+    return template, optional
+
+
+def shape_diff(go, py, path="$", optional=()):
+    """List of :class:`Difference` between recorded Go value ``go`` and Python value ``py``."""
+    out = []
+    _diff(go, py, path, out, set(optional))
+    return out
+
+
+def _diff(go, py, path, out, optional_keys):
+    if go is None:
+        return  # Go wrote null: any Python value decodes (we cannot know the Go type)
+    gt, pt = json_type(go), json_type(py)
+    if py is None:
+        out.append(Difference(path, "null where Go has a value", go, py, note=is_zero(go)))
+        return
+    if gt == "integer":
+        if pt != "integer":
+            out.append(Difference(path, "type %s, Go has integer" % pt, go, py))
+        return
+    if gt == "number":
+        if pt not in ("integer", "number"):
+            out.append(Difference(path, "type %s, Go has number" % pt, go, py))
+        return
+    if gt != pt:
+        out.append(Difference(path, "type %s, Go has %s" % (pt, gt), go, py))
+        return
+    if gt == "string":
+        if GO_TIMESTAMP.match(go) and not GO_TIMESTAMP.match(py):
+            out.append(Difference(path, "timestamp not in Go layout 2006-01-02T15:04:05.000-0700", go, py))
+        return
+    if gt == "object":
+        for k, gv in go.items():
+            sub = "%s.%s" % (path, k)
+            if k not in py:
+                if is_zero(gv):
+                    out.append(Difference(sub, "missing (Go sends its zero value)", gv, _ABSENT, note=True))
+                elif k in optional_keys:
+                    out.append(Difference(sub, "missing (absent in some Go elements too)", gv, _ABSENT,
+                                          note=True))
+                else:
+                    out.append(Difference(sub, "missing", gv, _ABSENT))
+                continue
+            _diff(gv, py[k], sub, out, set())
+        return
+    if gt == "array":
+        if not go:
+            return
+        template, optional = _merge_elements(go)
+        if not py:
+            out.append(Difference(path, "empty list, element shape not checked", go[:1], py, note=True))
+            return
+        for i, item in enumerate(py):
+            _diff(template, item, "%s[%d]" % (path, i), out, optional)
+
+
+def assert_shape(go, py, context="", optional=()):
+    """Fail (AssertionError with a readable report) when ``py`` does not have ``go``'s shape."""
+    report = ShapeReport(shape_diff(go, py, optional=optional), context)
+    assert report.ok, str(report)
+    return report
+
+
+def envelope_diff(go, py, allow_extra=(), allow_missing=()):
+    """Top-level response check beyond shape: ``error`` is a string, and ``data``/``key``/``keys``
+    are present exactly where the Go reply has them (names in ``allow_extra`` /
+    ``allow_missing`` are known, documented divergences)."""
+    out = []
+    if not isinstance(py, dict):
+        return [Difference("$", "reply is not a JSON object", go, py)]
+    if not isinstance(py.get("error"), str):
+        out.append(Difference("$.error", "missing or not a string", go.get("error"), py.get("error", _ABSENT)))
+    for field in ("data", "key", "keys"):
+        g, p = field in go, field in py
+        if g and not p and field not in allow_missing:
+            if not is_zero(go[field]) or field == "data":
+                out.append(Difference("$." + field, "missing", go[field], _ABSENT))
+        if p and not g and field not in allow_extra and not is_zero(py[field]):
+            out.append(Difference("$." + field, "present, Go reply has none", _ABSENT, py[field]))
+    return out
