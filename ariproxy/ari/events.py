@@ -1,0 +1,360 @@
+"""The ARI events websocket: one reader greenlet, ordered delivery, reconnect with backoff.
+
+``EventStream.start()`` returns at once; a reader greenlet connects (and
+reconnects after a drop, with exponential backoff), reads frames, answers
+REST requests in flight on this socket (``RESTResponse``), and queues events
+for a dispatcher greenlet that calls ``on_event(event)`` in arrival order.
+Callbacks therefore never run on the reader: a slow ``on_event``, or one that
+makes an ARI call over this very websocket, cannot stall the socket.
+"""
+import base64
+import logging
+import time
+from collections import deque
+from urllib.parse import urlencode
+
+import gevent
+import websocket
+from gevent.event import Event as GEvent
+
+from ariproxy import errors, jsonutil
+from ariproxy.ari.client import websocket_rest_supported
+from ariproxy.ari.operations import OPERATIONS
+from ariproxy.ari.wsrest import WebSocketRequests
+from ariproxy.jsonutil import mask_url
+
+__all__ = ["EventStream", "decode_event"]
+
+log = logging.getLogger("ariproxy.ari.events")
+
+try:  # the protocol layer's Event (type, envelope, body, keys()); see _MinimalEvent until it exists
+    from ariproxy.protocol import Event as _ProtocolEvent
+except ImportError:  # pragma: no cover - only while ariproxy.protocol is being written
+    _ProtocolEvent = None
+
+
+class _MinimalEvent:
+    """Stand-in for ``protocol.Event`` (same attributes, no entity keys)."""
+
+    __slots__ = ("type", "application", "asterisk_id", "dialog", "timestamp", "body", "raw")
+
+    def __init__(self, body, raw):
+        self.body = body
+        self.raw = raw
+        self.type = body.get("type", "")
+        self.application = body.get("application", "")
+        self.asterisk_id = body.get("asterisk_id", "")
+        self.dialog = body.get("dialog", "")
+        self.timestamp = body.get("timestamp", "")
+
+    def keys(self):
+        return []
+
+    def __repr__(self):
+        return "<Event %s app=%s>" % (self.type, self.application)
+
+    @classmethod
+    def decode(cls, raw):
+        body = jsonutil.loads(raw)
+        if not isinstance(body, dict):
+            raise errors.ProtocolError("event is not a JSON object")
+        return cls(body, raw)
+
+
+def decode_event(raw):
+    """``raw`` frame bytes -> Event (``ariproxy.protocol.Event`` when available)."""
+    if _ProtocolEvent is not None and hasattr(_ProtocolEvent, "decode"):
+        return _ProtocolEvent.decode(raw)
+    return _MinimalEvent.decode(raw)
+
+
+class EventStream:
+    """The events websocket of one ARI application.
+
+    Attributes for the server: ``connected`` (bool), ``connected_at``
+    (``time.time()`` of the current connection, None while down),
+    ``connects`` (count), ``stats``.  ``on_connect(stream)`` and
+    ``on_disconnect(stream, reason)`` run on the dispatcher greenlet, in
+    order with the events; ``on_disconnect`` is not called for ``close()``.
+    """
+
+    def __init__(self, ari, app, on_event, on_connect=None, on_disconnect=None, subscribe_all=False,
+                 reconnect_wait=None, ping_interval=10.0, max_queue=100000, probe_timeout=1.0):
+        self.ari = ari
+        self.app = app
+        self.on_event = on_event
+        self.on_connect = on_connect
+        self.on_disconnect = on_disconnect
+        self.subscribe_all = bool(subscribe_all)
+        self.reconnect_wait = reconnect_wait or ari.reconnect_wait
+        self.ping_interval = ping_interval
+        self.max_queue = max_queue
+        self.probe_timeout = probe_timeout
+        query = urlencode([("app", app), ("subscribeAll", "true" if self.subscribe_all else "false")])
+        self.url = ari.ws_url + "?" + query
+        self.connected = False
+        self.connected_at = None
+        self.connects = 0
+        self.stats = {"events": 0, "rest_responses": 0, "bad_frames": 0, "dropped": 0, "callback_errors": 0}
+        self.ws_requests_sent = 0
+        self._ws = None
+        self._ws_rest = None
+        self._closed = False
+        self._queue = deque()
+        self._wake = GEvent()
+        self._connected_event = GEvent()
+        self._reader = None
+        self._dispatcher = None
+        self._last_rx = 0.0
+
+    def __repr__(self):
+        return "<EventStream %s app=%s %s>" % (mask_url(self.ari.ws_url), self.app,
+                                               "connected" if self.connected else "down")
+
+    # -- life cycle -----------------------------------------------------------------------------------
+
+    def start(self):
+        """Start connecting in the background; returns at once."""
+        if self._reader is None:
+            self._dispatcher = gevent.spawn(self._dispatch_loop)
+            self._reader = gevent.spawn(self._run)
+        return self
+
+    def wait_connected(self, timeout=None):
+        """Block until the websocket is connected; True if it is."""
+        self._connected_event.wait(timeout)
+        return self.connected
+
+    def close(self, timeout=1.0):
+        """Close the websocket and stop reconnecting; requests in flight on it fail. Blocks up to ``timeout``."""
+        if self._closed:
+            return
+        self._closed = True
+        self._drop_rest("stream closed")
+        ws = self._ws
+        if ws is not None:
+            # Not ws.close(): it would read the socket while the reader greenlet does.
+            # Send the close frame, then shut the socket; the reader's recv ends with it.
+            try:
+                ws.send_close()
+            except Exception:
+                pass
+            try:
+                ws.shutdown()
+            except Exception:
+                pass
+        current = gevent.getcurrent()
+        for g in (self._reader,):
+            if g is not None and g is not current:
+                g.join(timeout)
+                g.kill(block=False)
+        self._wake.set()
+        if self._dispatcher is not None and self._dispatcher is not current:
+            self._dispatcher.join(timeout)
+            self._dispatcher.kill(block=False)
+        self.connected = False
+        self.connected_at = None
+        self.ari._stream_closed(self)
+
+    @property
+    def closed(self):
+        return self._closed
+
+    # -- reader ---------------------------------------------------------------------------------------
+
+    def _headers(self):
+        headers = []
+        if self.ari.username is not None:
+            token = base64.b64encode(("%s:%s" % (self.ari.username, self.ari._password)).encode("utf-8"))
+            headers.append("Authorization: Basic " + token.decode("ascii"))
+        return headers
+
+    def _connect(self):
+        """Open the websocket (blocks up to connect_timeout); raises on failure."""
+        ws = websocket.create_connection(self.url, header=self._headers(), timeout=self.ari.connect_timeout,
+                                         skip_utf8_validation=True, enable_multithread=True)
+        ws.settimeout(None)
+        return ws
+
+    def _run(self):
+        delay = self.reconnect_wait[0]
+        while not self._closed:
+            try:
+                ws = self._connect()
+            except websocket.WebSocketBadStatusException as e:
+                log.warning("ARI websocket %s refused: HTTP %s%s", mask_url(self.ari.ws_url), e.status_code,
+                            " (check the ARI credentials)" if e.status_code == 401 else "")
+            except (OSError, websocket.WebSocketException) as e:
+                log.info("ARI websocket %s unreachable: %s", mask_url(self.ari.ws_url), e.__class__.__name__)
+            else:
+                delay = self.reconnect_wait[0]
+                self._serve(ws)
+                if self._closed:
+                    break
+            if self._closed:
+                break
+            gevent.sleep(delay)
+            delay = min(delay * 2, self.reconnect_wait[1])
+
+    def _serve(self, ws):
+        """Read one connection until it ends (the reader greenlet)."""
+        self._ws = ws
+        self.connected = True
+        self.connected_at = time.time()
+        self.connects += 1
+        self._last_rx = time.monotonic()
+        log.info("ARI websocket connected (%s app=%s)", mask_url(self.ari.ws_url), self.app)
+        ws_rest = None
+        if self.ari.rest_transport != "http":
+            ws_rest = WebSocketRequests(self._send_text, timeout=self.ari.timeout)
+            self._ws_rest = ws_rest
+        self._enqueue(("connect", None))
+        self._connected_event.set()
+        helpers = []
+        if ws_rest is not None:
+            helpers.append(gevent.spawn(self._negotiate, ws_rest))
+        if self.ping_interval:
+            helpers.append(gevent.spawn(self._keepalive, ws))
+        reason = "closed by Asterisk"
+        try:
+            while True:
+                opcode, frame = ws.recv_data_frame(True)
+                self._last_rx = time.monotonic()
+                if opcode == websocket.ABNF.OPCODE_TEXT:
+                    self._handle_text(frame.data)
+                elif opcode == websocket.ABNF.OPCODE_CLOSE:
+                    break
+                elif opcode == websocket.ABNF.OPCODE_BINARY:
+                    self.stats["bad_frames"] += 1
+        except (OSError, websocket.WebSocketException, ValueError) as e:
+            reason = "closed" if self._closed else "connection lost (%s)" % e.__class__.__name__
+        finally:
+            self.connected = False
+            self.connected_at = None
+            self._connected_event.clear()
+            self._ws = None
+            for g in helpers:
+                g.kill(block=False)
+            self._drop_rest(reason)
+            try:
+                ws.shutdown()
+            except Exception:
+                pass
+        if not self._closed:
+            log.warning("ARI websocket for app %s down: %s", self.app, reason)
+            self._enqueue(("disconnect", reason))
+
+    def _send_text(self, payload):
+        ws = self._ws
+        if ws is None:
+            raise errors.ARIConnectionError("ARI websocket is not connected")
+        ws.send(payload, websocket.ABNF.OPCODE_TEXT)
+        self.ws_requests_sent += 1
+
+    def _drop_rest(self, reason):
+        ws_rest, self._ws_rest = self._ws_rest, None
+        if ws_rest is not None:
+            if self.ari._ws_rest is ws_rest:
+                self.ari._set_ws_rest(None)
+            ws_rest.fail_all(reason)
+
+    def _handle_text(self, data):
+        # Only frames that mention RESTResponse need the extra look (cheap byte search first).
+        if b"RESTResponse" in data:
+            try:
+                message = jsonutil.loads(data)
+            except (ValueError, UnicodeDecodeError):
+                message = None
+            if isinstance(message, dict) and message.get("type") == "RESTResponse":
+                self.stats["rest_responses"] += 1
+                ws_rest = self._ws_rest
+                if ws_rest is not None:
+                    ws_rest.handle_response(message)
+                return
+        try:
+            event = decode_event(data)
+        except Exception as e:
+            self.stats["bad_frames"] += 1
+            log.warning("ARI websocket: undecodable frame skipped (%s, %d bytes)", e.__class__.__name__, len(data))
+            return
+        self.stats["events"] += 1
+        self._enqueue(("event", event))
+
+    def _keepalive(self, ws):
+        """Ping every ping_interval; a socket silent for three intervals is dead and gets closed."""
+        while True:
+            gevent.sleep(self.ping_interval)
+            if time.monotonic() - self._last_rx > 3 * self.ping_interval:
+                log.warning("ARI websocket silent for %.0fs: reconnecting", 3 * self.ping_interval)
+                try:
+                    ws.shutdown()
+                except Exception:
+                    pass
+                return
+            try:
+                ws.ping()
+            except Exception:
+                return
+
+    def _negotiate(self, ws_rest):
+        """Decide whether REST goes over this websocket (``auto``: by version, else a probe)."""
+        supported = True
+        if self.ari.rest_transport == "auto":
+            supported = None
+            try:
+                info = self.ari.http.send(OPERATIONS[("asterisk", "getInfo")].prepare({"only": "system"}))
+                supported = websocket_rest_supported(((info or {}).get("system") or {}).get("version"))
+            except errors.AriProxyError as e:
+                log.info("ARI version unknown (%s); probing REST over the websocket", e.__class__.__name__)
+            if supported is None:
+                supported = self._probe(ws_rest)
+        if ws_rest is not self._ws_rest or ws_rest.closed:
+            return
+        if supported:
+            ws_rest.usable = True
+            self.ari._set_ws_rest(ws_rest)
+            log.info("ARI REST requests go over the events websocket")
+        else:
+            log.info("ARI REST requests go over HTTP (Asterisk does not take them on the websocket)")
+
+    def _probe(self, ws_rest):
+        try:
+            ws_rest.send(OPERATIONS[("asterisk", "ping")].prepare({}), timeout=self.probe_timeout)
+        except errors.ARIError:
+            return True     # any RESTResponse, even an error, means Asterisk speaks it
+        except errors.AriProxyError:
+            return False
+        return True
+
+    # -- dispatcher -----------------------------------------------------------------------------------
+
+    def _enqueue(self, item):
+        if len(self._queue) >= self.max_queue and item[0] == "event":
+            self.stats["dropped"] += 1
+            if self.stats["dropped"] % 1000 == 1:
+                log.warning("ARI event queue full (%d): %d events dropped so far", self.max_queue,
+                            self.stats["dropped"])
+            return
+        self._queue.append(item)
+        self._wake.set()
+
+    def _dispatch_loop(self):
+        queue = self._queue
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            while queue:
+                kind, value = queue.popleft()
+                try:
+                    if kind == "event":
+                        self.on_event(value)
+                    elif kind == "connect":
+                        if self.on_connect is not None:
+                            self.on_connect(self)
+                    elif self.on_disconnect is not None:
+                        self.on_disconnect(self, value)
+                except Exception:
+                    self.stats["callback_errors"] += 1
+                    log.exception("ARI %s callback failed", kind)
+            if self._closed:
+                return

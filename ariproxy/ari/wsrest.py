@@ -1,0 +1,145 @@
+"""ARI REST requests over the events websocket (Asterisk 20.14+, 21.9+, 22.4+).
+
+A request is a ``RESTRequest`` text message; Asterisk answers with a
+``RESTResponse`` event carrying the same ``request_id``.  Many requests may
+be in flight on one socket; each caller's greenlet waits on its own
+AsyncResult, which the stream's reader greenlet fills.
+
+What Asterisk does with the fields (res/ari/ari_websocket_requests.c and the
+recordings): ``uri`` is relative (no leading ``/``) and is NOT percent-decoded,
+unlike an HTTP path; ``query_strings`` values are taken as they are (no
+decoding); a ``message_body`` needs a ``content_type``; the answer's
+``message_body`` is a JSON string, absent when there is no body; a file
+answer is refused (406), so binary operations stay on HTTP.
+"""
+import itertools
+import logging
+import os
+from urllib.parse import unquote
+
+import gevent
+from gevent.event import AsyncResult
+
+from ariproxy import errors, jsonutil
+from ariproxy.ari.http import decode_answer
+
+__all__ = ["WebSocketRequests", "encode_rest_request", "NOT_SENT"]
+
+log = logging.getLogger("ariproxy.ari.wsrest")
+
+NOT_SENT = object()
+
+
+def encode_rest_request(request_id, prepared):
+    """The RESTRequest message (bytes) for a PreparedRequest, or None if it cannot go over the websocket.
+
+    The websocket ``uri`` is what Asterisk would see after decoding the HTTP
+    path, so a path parameter holding ``?`` (which would start a query
+    there) cannot be expressed: such a request returns None and goes over HTTP.
+    """
+    uri = unquote(prepared.path.lstrip("/"))
+    if "?" in uri or not uri:
+        return None
+    message = {"type": "RESTRequest", "request_id": request_id, "method": prepared.method, "uri": uri}
+    if prepared.query:
+        message["query_strings"] = [{"name": name, "value": value} for name, value in prepared.query]
+    if prepared.body is not None:
+        message["content_type"] = "application/json"
+        message["message_body"] = jsonutil.dumps(prepared.body).decode("utf-8")
+    return jsonutil.dumps(message)
+
+
+class WebSocketRequests:
+    """The in-flight REST requests of one connected events websocket.
+
+    ``send_text(bytes)`` writes one text message on that websocket (it may
+    raise when the socket is gone).  ``usable`` says whether new requests
+    should come here; ``fail_all`` ends every waiting caller at once.
+    """
+
+    NOT_SENT = NOT_SENT
+
+    def __init__(self, send_text, timeout=5.0, stats=None):
+        self._send_text = send_text
+        self.timeout = timeout
+        self._pending = {}
+        self._prefix = "ariproxy-%s-" % os.urandom(4).hex()
+        self._ids = itertools.count(1)
+        self.usable = False
+        self.closed = False
+        self.stats = stats if stats is not None else {"sent": 0, "late": 0}
+
+    @property
+    def in_flight(self):
+        return len(self._pending)
+
+    def send(self, prepared, timeout=None):
+        """Send one request and wait for its RESTResponse; returns like the HTTP transport.
+
+        Returns ``NOT_SENT`` when the request could not be written (socket
+        already gone, or not expressible), so the caller can use HTTP: nothing
+        reached Asterisk.  Blocks up to ``timeout`` (-> ``errors.Timeout``);
+        raises ``errors.ARIConnectionError`` when the websocket drops meanwhile.
+        """
+        if self.closed:
+            return NOT_SENT
+        request_id = self._prefix + str(next(self._ids))
+        payload = encode_rest_request(request_id, prepared)
+        if payload is None:
+            return NOT_SENT
+        waiter = AsyncResult()
+        self._pending[request_id] = (waiter, prepared)
+        try:
+            self._send_text(payload)
+        except Exception as e:
+            self._pending.pop(request_id, None)
+            log.info("websocket REST send failed (%s); using HTTP", e.__class__.__name__)
+            return NOT_SENT
+        self.stats["sent"] = self.stats.get("sent", 0) + 1
+        wait = self.timeout if timeout is None else timeout
+        try:
+            answer = waiter.get(timeout=wait)
+        except gevent.Timeout:
+            raise errors.Timeout("%s %s: no answer from ARI over the websocket within %.1fs"
+                                 % (prepared.method, prepared.path, wait)) from None
+        finally:
+            self._pending.pop(request_id, None)
+        return answer
+
+    def handle_response(self, message):
+        """Deliver one decoded RESTResponse (dict) to its waiting caller (reader greenlet; never blocks)."""
+        request_id = message.get("request_id")
+        entry = self._pending.pop(request_id, None) if isinstance(request_id, str) else None
+        if entry is None:
+            self.stats["late"] = self.stats.get("late", 0) + 1
+            log.debug("RESTResponse for no waiting request (%r, status %r)", request_id, message.get("status_code"))
+            return False
+        waiter, prepared = entry
+        try:
+            status = message.get("status_code")
+            if not isinstance(status, int):
+                raise errors.ProtocolError("RESTResponse without a status_code")
+            reason = message.get("reason_phrase") or ""
+            body = message.get("message_body")
+            if body is not None and not isinstance(body, str):
+                raise errors.ProtocolError("RESTResponse message_body is not a string")
+            result = decode_answer(status, reason, message.get("content_type"),
+                                   body.encode("utf-8") if body else None, prepared.binary,
+                                   "%s %s" % (prepared.method, prepared.path))
+        except Exception as e:
+            waiter.set_exception(e)
+        else:
+            waiter.set(result)
+        return True
+
+    def fail_all(self, reason):
+        """The websocket is gone: every waiting caller gets ``ARIConnectionError`` now; no new requests."""
+        self.usable = False
+        self.closed = True
+        pending, self._pending = self._pending, {}
+        for waiter, prepared in pending.values():
+            waiter.set_exception(errors.ARIConnectionError(
+                "%s %s: ARI websocket closed before the answer (%s)" % (prepared.method, prepared.path, reason)))
+        if pending:
+            log.warning("ARI websocket closed with %d REST requests in flight (%s)", len(pending), reason)
+        return len(pending)
