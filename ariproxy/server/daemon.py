@@ -174,13 +174,14 @@ def _url_secrets(urls):
     return found
 
 
-def setup_logging(cfg, stderr=True):
-    """Configure the root logger from ``cfg`` (log_file, syslog, log_level); returns the file handlers.
+def setup_logging(cfg, stderr=True, logger=None):
+    """Configure ``logger`` (default: the root logger) from ``cfg``; returns the file handlers.
 
-    In daemon mode stderr is gone, so with neither a log file nor syslog the
-    daemon logs to syslog.
+    Destinations: ``log_file`` and/or ``syslog``; else stderr.  In daemon
+    mode stderr is gone, so with neither a log file nor syslog the daemon
+    logs to syslog.  Every handler redacts the configured secrets.
     """
-    root = logging.getLogger()
+    root = logging.getLogger() if logger is None else logger
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
@@ -337,9 +338,9 @@ class Daemon:
             log.info("connecting to ARI at %s and NATS at %s (application %s, prefix %s)",
                      mask_url(kwargs["ari_url"]), mask_url(kwargs["nats_url"]), kwargs["application"],
                      kwargs["prefix"])
-            watcher = gevent.spawn(self._report_ready, kwargs)
+            watchers = [gevent.spawn(self._report_ready, kwargs), gevent.spawn(self._watch_server)]
             self._stopping.wait()
-            watcher.kill()
+            gevent.killall(watchers)
             self._shutdown()
             return self.exit_code
         except Exception as e:
@@ -358,12 +359,29 @@ class Daemon:
 
     # -- readiness -------------------------------------------------------
 
+    def _watch_server(self):
+        """Stop the daemon when the server stops by itself (failed start, exit_on_entity_change)."""
+        server = self.server
+        server.wait_stopped()
+        if self._stopping.is_set():
+            return
+        status = getattr(server, "exit_status", None) or 0
+        if status == 0 and getattr(server, "state", None) == "failed":
+            status = EXIT_FAILURE
+        (log.error if status else log.info)("server stopped by itself (state %s): exiting with status %d",
+                                            getattr(server, "state", "?"), status)
+        self._stop_reason = "server"
+        self.exit_code = status
+        self._stopping.set()
+
     def _report_ready(self, kwargs):
         """Log once when the server is serving (and keep saying so while it is not)."""
         waited = 0.0
         while not self._stopping.is_set():
             if self.server.wait_ready(10.0):
                 break
+            if getattr(self.server, "state", None) in ("stopping", "stopped", "failed"):
+                return   # _watch_server reports it
             waited += 10.0
             log.warning("not serving yet after %.0fs (state %s): check that ARI at %s and NATS at %s are "
                         "reachable and the credentials are right", waited, getattr(self.server, "state", "?"),
