@@ -316,13 +316,14 @@ class Difference:
         self.note = note
 
     def __str__(self):
-        return "%s: %s (Go: %s, Python: %s)" % (self.path, self.problem, _clip(self.expected), _clip(self.actual))
+        return "%s: %s (Go: %s, Python: %s)" % (self.path, self.problem, clip(self.expected), clip(self.actual))
 
     __repr__ = __str__
 
 
-def _clip(value, limit=80):
-    text = value if value is _ABSENT else json.dumps(value)
+def clip(value, limit=80):
+    """Compact JSON of ``value`` cut to ``limit`` characters (for failure messages)."""
+    text = value if value is _ABSENT else json.dumps(value, separators=(",", ":"))
     if len(text) > limit:
         text = text[:limit] + "..."
     return text
@@ -454,3 +455,237 @@ def envelope_diff(go, py, allow_extra=(), allow_missing=()):
         if p and not g and field not in allow_extra and not is_zero(py[field]):
             out.append(Difference("$." + field, "present, Go reply has none", _ABSENT, py[field]))
     return out
+
+
+# -- replaying recorded requests to a live server ------------------------------
+
+def recordings_available():
+    """True when the shared recordings can be read (for building test parameters at import)."""
+    from tests.support.shared import SHARED
+    return os.path.isdir(os.path.join(SHARED, "fixtures", "go-wire"))
+
+
+def exchange_ids(scenarios=SCENARIOS, where=None):
+    """Test parameters: exchange ids (``[]`` when the recordings are absent: the test is skipped)."""
+    if not recordings_available():
+        return []
+    return [x.id for x in exchanges(scenarios) if where is None or where(x)]
+
+
+class Retarget:
+    """Rewrites app names and node ids in subjects and raw payloads (e.g. the ``real``
+    scenario's ``goref-wire``/``02:fc:00:00:00:01`` onto the test server's)."""
+
+    def __init__(self, mapping=None):
+        self.mapping = dict(mapping or {})
+
+    def text(self, text):
+        for old, new in self.mapping.items():
+            text = text.replace(old, new)
+        return text
+
+    def value(self, obj):
+        return json.loads(self.text(json.dumps(obj))) if self.mapping else obj
+
+
+class Replayed:
+    """What a live server answered to one recorded request: ``subject`` and ``raw`` sent,
+    ``replies`` (parsed JSON, or the text when it did not parse)."""
+
+    __slots__ = ("exchange", "subject", "raw", "replies")
+
+    def __init__(self, exchange, subject, raw, replies):
+        self.exchange = exchange
+        self.subject = subject
+        self.raw = raw
+        self.replies = replies
+
+    @property
+    def reply(self):
+        return self.replies[0] if self.replies else None
+
+    def __repr__(self):
+        return "<Replayed %s -> %s>" % (self.exchange.id, self.replies)
+
+
+class Replayer:
+    """Sends recorded requests, in recorded order, to whatever listens on the bus.
+
+    ``bus`` is an ``ariproxy.bus.Bus``.  ``result(id)`` replays every exchange up
+    to and including ``id`` (once; results are cached), so a parametrised test
+    selected alone still sees the entities the earlier recorded steps created.
+    ``before`` maps an exchange id to a callable run just before it is sent;
+    ``retarget`` maps a scenario to a :class:`Retarget`.  Each send blocks up to
+    ``timeout`` (``quiet_timeout`` when the recording shows no reply).
+    """
+
+    def __init__(self, bus, scenarios, retarget=None, before=None, timeout=3.0, quiet_timeout=0.5,
+                 max_replies=1):
+        self.bus = bus
+        self.order = exchanges(scenarios)
+        self.index = {x.id: i for i, x in enumerate(self.order)}
+        self.retarget = retarget or {}
+        self.before = before or {}
+        self.timeout = timeout
+        self.quiet_timeout = quiet_timeout
+        self.max_replies = max_replies
+        self.done = {}
+        self._next = 0
+
+    def exchange(self, xid):
+        return self.order[self.index[xid]]
+
+    def result(self, xid):
+        target = self.index[xid]
+        while self._next <= target:
+            x = self.order[self._next]
+            self._next += 1
+            self.done[x.id] = self._send(x)
+        return self.done[xid]
+
+    def replay_all(self):
+        if self.order:
+            self.result(self.order[-1].id)
+        return self.done
+
+    def _send(self, x):
+        rt = self.retarget.get(x.scenario) or Retarget()
+        hook = self.before.get(x.id)
+        if hook is not None:
+            hook(x)
+        subject = rt.text(x.subject)
+        raw = rt.text(x.request.raw).encode("utf-8")
+        timeout = self.timeout if x.replies or x.reply_style == "none" else self.quiet_timeout
+        if x.reply_style == "none":
+            self.bus.publish(subject, raw)
+            self.bus.flush()
+            return Replayed(x, subject, raw, [])
+        msgs = self.bus.gather(subject, raw, timeout=timeout, max_replies=self.max_replies)
+        replies = []
+        for m in msgs:
+            try:
+                replies.append(json.loads(bytes(m.data).decode("utf-8")))
+            except ValueError:
+                replies.append(bytes(m.data).decode("utf-8", "replace"))
+        return Replayed(x, subject, raw, replies)
+
+
+def known_kinds():
+    """The 111 Go kinds (fixtures/kinds.tsv)."""
+    return {k for k, _, _ in load_kinds_tsv()}
+
+
+def kind_of(xid):
+    """The kind part of an exchange id (``main-0015-AsteriskVariableSet`` -> ``AsteriskVariableSet``)."""
+    return xid.split("-", 2)[2]
+
+
+class ServerStack:
+    """nats-server + simulated Asterisk + Python ari-proxy server + a raw bus, in-process.
+
+    A context manager; entering blocks until the server is serving (or fails
+    with the reason).  ``events`` collects ``(subject, payload dict)`` of every
+    message the server publishes on ``ari.event.>`` and ``ari.dialogevent.>``.
+    The simulator is seeded with what the Go recordings' fake Asterisk had:
+    endpoints PJSIP/alice, bob and carol, device state ``Stasis:mydevice``,
+    mailbox ``1000@default``, config object ``res_pjsip/endpoint/alice``.
+    """
+
+    SEED_ENDPOINTS = (("PJSIP", "alice"), ("PJSIP", "bob"), ("PJSIP", "carol"))
+
+    def __init__(self, app="testapp", node="00:11:22:33:44:55", nats=None, playback_duration=None):
+        self.app = app
+        self.node = node
+        self._own_nats = nats is None
+        self.nats = nats
+        self.playback_duration = playback_duration
+        self.sim = self.server = self.bus = None
+        self.events = []
+
+    # -- life cycle
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        from ariproxy.bus import Bus
+        from ariproxy.server import Server
+        from ariproxy.sim import Simulator
+        from tests.support.nats import NatsServer
+        if self.nats is None:
+            self.nats = NatsServer().start()
+        kwargs = {"entity_id": self.node}
+        if self.playback_duration is not None:
+            kwargs["playback_duration"] = self.playback_duration
+        self.sim = Simulator(**kwargs)
+        self.sim.start()
+        self.seed()
+        self.bus = Bus(self.nats.url, name="interop-test")
+        self.bus.connect()
+        self.bus.subscribe("ari.event.>", self._on_event)
+        self.bus.subscribe("ari.dialogevent.>", self._on_event)
+        self.bus.flush()
+        self.server = Server(ari_url=self.sim.url, ari_ws_url=self.sim.ws_url, application=self.app,
+                             nats_url=self.nats.url, announce_interval=3600.0)
+        self.server.start()
+        if not self.server.wait_ready(15):
+            raise RuntimeError("Python server not ready within 15 s (state %r)" % (self.server.state,))
+        return self
+
+    def stop(self):
+        for stop in (lambda: self.server and self.server.stop(timeout=5),
+                     lambda: self.bus and self.bus.close(),
+                     lambda: self.sim and self.sim.stop(),
+                     lambda: self._own_nats and self.nats and self.nats.cleanup()):
+            try:
+                stop()
+            except Exception:  # teardown goes on; the test result already says what failed
+                pass
+
+    def _on_event(self, msg):
+        try:
+            self.events.append((msg.subject, json.loads(bytes(msg.data).decode("utf-8"))))
+        except ValueError:
+            self.events.append((msg.subject, bytes(msg.data).decode("utf-8", "replace")))
+
+    # -- ARI side
+    def ari(self, method, path, **kwargs):
+        """Call the simulator's ARI over HTTP (setup only); returns the requests.Response."""
+        import requests
+        return requests.request(method, self.sim.url + path, auth=("asterisk", "asterisk"), timeout=5, **kwargs)
+
+    def seed(self):
+        for tech, resource in self.SEED_ENDPOINTS:
+            self.sim.add_endpoint(tech, resource)
+        steps = [
+            ("PUT", "/deviceStates/Stasis:mydevice", {"params": {"deviceState": "NOT_INUSE"}}),
+            ("PUT", "/mailboxes/1000@default", {"params": {"oldMessages": 1, "newMessages": 2}}),
+            ("PUT", "/asterisk/config/dynamic/res_pjsip/endpoint/alice",
+             {"json": {"fields": [{"attribute": "context", "value": "default"},
+                                  {"attribute": "allow", "value": "ulaw"}]}}),
+        ]
+        for method, path, kw in steps:
+            r = self.ari(method, path, **kw)
+            if r.status_code >= 300:
+                raise RuntimeError("seeding the simulator: %s %s -> %s %s" % (method, path, r.status_code, r.text))
+
+    def ari_down(self):
+        """Drop the server's ARI websocket and refuse reconnection until :meth:`ari_up`."""
+        self.sim.refuse_connections(3600)
+        self.sim.drop_websockets()
+
+    def ari_up(self, timeout=15):
+        self.sim.refuse_connections(0)
+        from tests.support.wait import wait_for
+        wait_for(lambda: self.server.wait_ready(0.05), timeout, message="server back on ARI")
+
+    def events_of(self, event_type, dialog=None):
+        return [p for s, p in self.events if isinstance(p, dict) and p.get("type") == event_type
+                and (dialog is None) == (not s.startswith("ari.dialogevent."))]
