@@ -1,0 +1,16 @@
+"""The ari-proxy server: one Asterisk application served over NATS.
+
+    from ariproxy.server import Server
+    srv = Server(ari_url="http://127.0.0.1:8088/ari", application="demo", nats_url="nats://127.0.0.1:4222")
+    srv.start(); srv.wait_ready(10)     # connects in the background
+    ...
+    srv.stop()                          # graceful: in-flight requests are answered
+
+``Server.run()`` blocks until stopped (SIGTERM/SIGINT) and returns the exit
+status.  The daemon (``bin/ari-proxy``: config, CLI, pidfile, logging) is
+``ariproxy.server.daemon``.  Use with gevent monkey patching.
+"""
+from ariproxy.server.core import ARI_DOWN, Server
+from ariproxy.server.dialogs import DESTROY_EVENTS, DialogBindings
+
+__all__ = ["Server", "ARI_DOWN", "DialogBindings", "DESTROY_EVENTS"]

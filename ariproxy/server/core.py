@@ -1,0 +1,547 @@
+"""``Server``: one ari-proxy server, joining one Asterisk application to NATS.
+
+Life cycle (``state``): ``new`` -> ``connecting`` (ARI, then NATS, each
+retried with backoff) -> ``serving`` (the ARI events websocket is up) <->
+``ari-down`` (it dropped: requests are refused at once, pings unanswered,
+announcements paused) -> ``stopping`` -> ``stopped``; ``failed`` when
+startup cannot go on (an empty entity id).
+
+Every request passes through :meth:`Server.dispatch` (decode, validate,
+scope check, kind lookup, concurrency bound, ARI, reply): the one seam for
+metrics and health checks.  Requests run in their own greenlets, at most
+``max_concurrent`` at once; past that a request is answered ``busy ...`` at
+once rather than queued.
+
+``start()`` returns at once (connecting happens in a greenlet);
+``wait_ready(timeout)`` and ``stop(timeout)`` block the calling greenlet;
+``run()`` blocks until the server stops and returns the exit status.
+"""
+import logging
+import signal
+import threading
+import time
+
+import gevent
+import gevent.event
+import gevent.pool
+
+from ariproxy import errors
+from ariproxy.jsonutil import mask_url
+from ariproxy.protocol import Announcement, Key, Request, Response, subjects
+from ariproxy.server import dialogs as dialogs_mod
+from ariproxy.server.events import EventForwarder
+from ariproxy.server.handlers import RequestHandler, error_response_text
+
+__all__ = ["Server", "ARI_DOWN"]
+
+log = logging.getLogger("ariproxy.server")
+
+ARI_DOWN = "ARI connection is down"
+
+_CONNECT_BACKOFF = (0.1, 5.0)
+
+
+class _Fatal(Exception):
+    """Startup cannot continue (the server stops with exit status 1)."""
+
+
+class Server:
+    """An ari-proxy server for one ARI application (see docs/ARCHITECTURE.md for the arguments)."""
+
+    #: (first wait, cap) in seconds between connection attempts at startup
+    connect_backoff = _CONNECT_BACKOFF
+
+    def __init__(self, ari_url="http://127.0.0.1:8088/ari", ari_ws_url=None, ari_username="asterisk",
+                 ari_password="asterisk", application="default", nats_url="nats://127.0.0.1:4222",
+                 prefix="ari.", announce_interval=60.0, entity_check_interval=10.0, max_concurrent=1000,
+                 exit_on_entity_change=False, rest_transport="auto", shutdown_timeout=10.0,
+                 ari_timeout=5.0, max_dialog_entities=100000, name="ariproxy-server"):
+        self.application = subjects.validate_token("application", application)
+        self.prefix = subjects.normalize_prefix(prefix)
+        self.ari_url = ari_url
+        self.ari_ws_url = ari_ws_url
+        self.ari_username = ari_username
+        self._ari_password = ari_password
+        self.nats_url = nats_url
+        self.announce_interval = float(announce_interval)
+        self.entity_check_interval = float(entity_check_interval)
+        if int(max_concurrent) < 1:
+            raise errors.ValidationError("max_concurrent must be at least 1", parameter="max_concurrent")
+        self.max_concurrent = int(max_concurrent)
+        self.exit_on_entity_change = bool(exit_on_entity_change)
+        self.rest_transport = rest_transport
+        self.shutdown_timeout = float(shutdown_timeout)
+        self.ari_timeout = float(ari_timeout)
+        self.name = name
+
+        self.node = None
+        self._phase = "new"      # new, connecting, running, stopping, stopped, failed
+        self._ari_generation = 0
+        self.exit_status = None
+        self.ari = None
+        self.bus = None
+        self.event_stream = None
+        self.dialog_bindings = dialogs_mod.DialogBindings(max_entities=max_dialog_entities)
+        self.events = EventForwarder(self._publish, self.dialog_bindings, self.prefix, self.application,
+                                     lambda: self.node)
+        self.handler = RequestHandler(self)
+        self._pool = gevent.pool.Pool(self.max_concurrent)
+        self._ari_up = False
+        self._accepting = False
+        self._subs = []           # (Subscription, level) of request and ping subjects
+        self._exact_subs = []     # the node-level ones (replaced on an entity id change)
+        self._greenlets = []
+        self._ready = gevent.event.Event()
+        self._stopped = gevent.event.Event()
+        self._counters = {"requests": 0, "accepted": 0, "replies": 0, "busy": 0, "ignored": 0,
+                          "errors": 0, "bad_requests": 0, "not_implemented": 0, "ari_down": 0,
+                          "announcements": 0, "pings": 0, "entity_changes": 0}
+
+    def __repr__(self):
+        return "<Server app=%s node=%s state=%s ari=%s nats=%s>" % (
+            self.application, self.node, self.state, mask_url(self.ari_url), mask_url(self.nats_url))
+
+    # -- public API -----------------------------------------------------------------------------
+
+    @property
+    def stats(self):
+        """Counters (requests, replies, busy, events, ...) and gauges (in_flight, dialog bindings)."""
+        out = dict(self._counters)
+        out.update(self.events.stats)
+        out["in_flight"] = len(self._pool)
+        out["dialog_entities"] = len(self.dialog_bindings)
+        out["dialog_evicted"] = self.dialog_bindings.evicted
+        out["ari_up"] = self._ari_up
+        if self.bus is not None:
+            out["bus"] = dict(self.bus.stats)
+        return out
+
+    @property
+    def state(self):
+        """``new``, ``connecting``, ``serving``, ``ari-down``, ``stopping``, ``stopped`` or ``failed``."""
+        phase = self._phase
+        if phase == "running":
+            return "serving" if self._ari_up else "ari-down"
+        return phase
+
+    @property
+    def ari_connected(self):
+        """True while the ARI events websocket is up."""
+        return self._ari_up
+
+    def start(self):
+        """Begin connecting in the background; returns at once."""
+        if self._phase != "new":
+            raise RuntimeError("Server.start() called twice (state %s)" % self.state)
+        self._phase = "connecting"
+        self._spawn(self._startup)
+        return self
+
+    def wait_ready(self, timeout=None):
+        """Block until serving (True), or until ``timeout`` passes or the start fails (False)."""
+        gevent.wait([self._ready, self._stopped], timeout=timeout, count=1)
+        return self._ready.is_set() and not self._stopped.is_set()
+
+    def wait_stopped(self, timeout=None):
+        """Block until the server has stopped; True if it has."""
+        return self._stopped.wait(timeout)
+
+    def stop(self, timeout=None):
+        """Graceful stop; blocks until done (at most about ``timeout`` or ``shutdown_timeout``).
+
+        Stops taking requests (unsubscribes), lets the requests already
+        accepted finish and answer, drains NATS, closes ARI.
+        """
+        if self._phase in ("stopping", "stopped", "failed"):
+            self._stopped.wait(timeout)
+            return
+        self._shutdown(timeout if timeout is not None else self.shutdown_timeout)
+
+    def run(self):
+        """Start, block until stopped (SIGTERM/SIGINT stop gracefully), return the exit status."""
+        handlers = []
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                try:
+                    handlers.append(gevent.signal_handler(sig, self._on_signal, sig))
+                except (ValueError, OSError):  # not possible here (e.g. embedded in another loop)
+                    pass
+        try:
+            if self._phase == "new":
+                self.start()
+            self._stopped.wait()
+        finally:
+            for h in handlers:
+                h.cancel()
+        return self.exit_status or 0
+
+    # -- startup --------------------------------------------------------------------------------
+
+    def _spawn(self, func, *args):
+        g = gevent.spawn(func, *args)
+        self._greenlets.append(g)
+        g.link(lambda done: self._greenlets.remove(done) if done in self._greenlets else None)
+        return g
+
+    def _on_signal(self, sig):
+        log.info("signal %d: stopping gracefully", sig)
+        gevent.spawn(self.stop)
+
+    def _retry(self, what, attempt_fn):
+        """Call ``attempt_fn`` until it succeeds or the server is stopping; log each attempt."""
+        wait, cap = self.connect_backoff
+        attempt = 0
+        while self._phase == "connecting":
+            attempt += 1
+            log.info("%s (attempt %d)", what, attempt)
+            try:
+                return attempt_fn()
+            except _Fatal:
+                raise
+            except Exception as e:
+                log.warning("%s failed (attempt %d): %s; retrying in %.1fs",
+                            what, attempt, mask_url(str(e)), wait)
+            gevent.sleep(wait)
+            wait = min(wait * 2, cap)
+        raise gevent.GreenletExit()
+
+    def _startup(self):
+        try:
+            self._connect_ari()
+            self._connect_nats()
+            self._open_events()
+            self._subscribe_all()
+            self._accepting = True
+            self._phase = "running"
+            self._spawn(self._announce_loop)
+            self._spawn(self._entity_check_loop)
+            self._maybe_ready()
+        except gevent.GreenletExit:
+            return
+        except _Fatal as e:
+            log.error("cannot start: %s", e)
+            self.exit_status = 1
+            self._close_connections()
+            self._phase = "failed"
+            self._stopped.set()
+        except Exception:
+            log.exception("cannot start")
+            self.exit_status = 1
+            self._close_connections()
+            self._phase = "failed"
+            self._stopped.set()
+
+    def _make_ari(self):
+        from ariproxy.ari import ARI
+        return ARI(url=self.ari_url, username=self.ari_username, password=self._ari_password,
+                   app=self.application, timeout=self.ari_timeout, rest_transport=self.rest_transport,
+                   ws_url=self.ari_ws_url)
+
+    def _connect_ari(self):
+        self.ari = self._make_ari()
+        what = "connecting to ARI at %s" % mask_url(self.ari_url)
+        info = self._retry(what, self.ari.info)
+        self.node = self._entity_id(info)
+
+    @staticmethod
+    def _entity_id(info):
+        entity_id = ((info or {}).get("system") or {}).get("entity_id") if isinstance(info, dict) else None
+        if not entity_id:
+            raise _Fatal("Asterisk reported an empty entity id (system.entity_id in /asterisk/info); "
+                         "set entity_id in asterisk.conf")
+        try:
+            return subjects.validate_token("entity id", entity_id)
+        except errors.ProtocolError as e:
+            raise _Fatal(str(e))
+
+    def _connect_nats(self):
+        from ariproxy.bus import Bus
+        self.bus = Bus(servers=self.nats_url, name=self.name, reconnect=True,
+                       on_connect=self._on_nats_connect, on_disconnect=self._on_nats_disconnect)
+        self._retry("connecting to NATS at %s" % mask_url(self.nats_url), self.bus.connect)
+
+    def _open_events(self):
+        self.event_stream = self.ari.events(self.events.forward, on_connect=self._on_ari_connect,
+                                            on_disconnect=self._on_ari_disconnect)
+
+    def _subscribe_all(self):
+        for cls in subjects.REQUEST_CLASSES:
+            queue = subjects.CREATE_QUEUE_GROUP if cls == "create" else None
+            for level, subj in enumerate(subjects.request_subjects(self.prefix, cls, self.application, self.node)):
+                sub = self.bus.subscribe(subj, self._request_callback(level), queue=queue)
+                self._subs.append(sub)
+                if level == 2:
+                    self._exact_subs.append(sub)
+        self._subs.append(self.bus.subscribe(subjects.ping_subject(self.prefix), self._on_ping))
+        self.bus.flush()
+
+    def _request_callback(self, level):
+        return lambda msg: self.dispatch(msg, level)
+
+    # -- connection events ----------------------------------------------------------------------
+
+    def _on_ari_connect(self, *args):
+        gevent.spawn(self._ari_came_up, self._ari_generation)
+
+    def _ari_came_up(self, generation):
+        """The events websocket (re)connected: check the entity id, then serve and announce."""
+        reconnect = self._ready.is_set()
+        if reconnect:
+            # A reconnect may be a restarted Asterisk: check its entity id before serving again.
+            try:
+                self._check_entity()
+            except Exception as e:
+                log.warning("entity id check after ARI reconnect failed: %s", mask_url(str(e)))
+        if generation != self._ari_generation or self._phase not in ("connecting", "running"):
+            return  # it dropped again meanwhile, or we are stopping
+        self._ari_up = True
+        if reconnect:
+            log.info("ARI events websocket is back: serving again")
+            self._announce()
+        self._maybe_ready()
+
+    def _maybe_ready(self):
+        """Serving starts once the subscriptions are in place and the websocket is up (either order)."""
+        if self._phase == "running" and self._ari_up and not self._ready.is_set():
+            self._ready.set()
+            log.info("serving application %s as node %s (prefix %s)", self.application, self.node, self.prefix)
+            self._announce()
+
+    def _on_ari_disconnect(self, *args):
+        self._ari_generation += 1
+        if self._ari_up:
+            log.warning("ARI events websocket is down: refusing requests until it is back")
+        self._ari_up = False
+
+    def _on_nats_connect(self, *args):
+        if self._ready.is_set():
+            log.info("NATS connection is back (%s)", mask_url(getattr(self.bus, "connected_url", "") or ""))
+            gevent.spawn(self._announce)
+
+    def _on_nats_disconnect(self, *args):
+        if self._phase not in ("stopping", "stopped"):
+            log.warning("NATS connection lost; reconnecting")
+
+    # -- announcements, ping, entity id ---------------------------------------------------------
+
+    def _announce(self):
+        """Publish our announcement (only while ARI is up and NATS is there)."""
+        if not self._ari_up or self.bus is None or not self.node or self._phase in ("stopping", "stopped"):
+            return False
+        try:
+            self.bus.publish(subjects.announce_subject(self.prefix),
+                             Announcement(node=self.node, application=self.application).encode())
+        except Exception as e:
+            log.warning("announcement not sent: %s", e)
+            return False
+        self._counters["announcements"] += 1
+        return True
+
+    def _announce_loop(self):
+        while self._phase not in ("stopping", "stopped"):
+            gevent.sleep(self.announce_interval)
+            self._announce()
+
+    def _on_ping(self, msg):
+        self._counters["pings"] += 1
+        if self._accepting:
+            self._announce()
+
+    def _entity_check_loop(self):
+        while self._phase not in ("stopping", "stopped"):
+            gevent.sleep(self.entity_check_interval)
+            if not self._ari_up:
+                continue
+            try:
+                self._check_entity()
+            except Exception as e:
+                log.warning("entity id check failed: %s", mask_url(str(e)))
+
+    def _check_entity(self):
+        """Ask Asterisk for its entity id; handle a change.  Blocks on one ARI call."""
+        info = self.ari.info()
+        entity_id = ((info or {}).get("system") or {}).get("entity_id") if isinstance(info, dict) else None
+        if entity_id and entity_id != self.node:
+            self._entity_changed(entity_id)
+
+    def _entity_changed(self, entity_id):
+        old = self.node
+        self._counters["entity_changes"] += 1
+        if self.exit_on_entity_change:
+            log.error("Asterisk entity id changed from %s to %s: exiting (exit_on_entity_change)", old, entity_id)
+            self.exit_status = 1
+            gevent.spawn(self.stop)
+            return
+        try:
+            subjects.validate_token("entity id", entity_id)
+        except errors.ProtocolError as e:
+            log.error("Asterisk reports an unusable entity id: %s; keeping %s", e, old)
+            return
+        log.warning("Asterisk entity id changed from %s to %s: serving under the new id", old, entity_id)
+        self.node = entity_id
+        # Entities of the old Asterisk are gone, so are their dialogs.
+        self.dialog_bindings.clear()
+        for sub in self._exact_subs:
+            self._unsubscribe(sub)
+            if sub in self._subs:
+                self._subs.remove(sub)
+        self._exact_subs = []
+        for cls in subjects.REQUEST_CLASSES:
+            queue = subjects.CREATE_QUEUE_GROUP if cls == "create" else None
+            subj = subjects.subject(self.prefix, cls, self.application, entity_id)
+            sub = self.bus.subscribe(subj, self._request_callback(2), queue=queue)
+            self._subs.append(sub)
+            self._exact_subs.append(sub)
+        try:
+            self.bus.flush()
+        except Exception:
+            pass
+        self._announce()
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def dispatch(self, msg, level=2):
+        """Take one request message (``level``: 0 bare, 1 app, 2 exact subject).
+
+        Runs on the bus's callback greenlet and never blocks: the request is
+        refused (``busy``, ARI down) or handed to a greenlet of its own.
+        """
+        self._counters["requests"] += 1
+        if not self._accepting:
+            # Stopping: the subscription is going away; let another server take it if it can.
+            self._reply(msg, Response(error="server is shutting down").encode())
+            return
+        if not self._ari_up:
+            self._counters["ari_down"] += 1
+            self._reply(msg, Response(error=ARI_DOWN).encode())
+            return
+        if self._pool.full():
+            self._counters["busy"] += 1
+            self._reply(msg, Response(error="busy: %d requests in flight (max_concurrent)"
+                                      % self.max_concurrent).encode())
+            return
+        self._counters["accepted"] += 1
+        self._pool.spawn(self._serve, msg, level)
+
+    def _serve(self, msg, level):
+        """Decode, check, execute and answer one request (in its own greenlet)."""
+        try:
+            try:
+                request = Request.decode(msg.data)
+            except errors.ProtocolError as e:
+                self._counters["bad_requests"] += 1
+                log.info("bad request on %s: %s", msg.subject, e)
+                self._reply(msg, Response(error="bad request: %s" % e).encode())
+                return
+            key = request.key
+            if level < 2 and key is not None and not self._in_scope(key):
+                # Another node's or app's request on a shared subject: its server answers it.
+                if level < 2 and msg.subject.startswith(self.prefix + "create"):
+                    self._reply(msg, Response(error="wrong server: request for app %r node %r reached "
+                                              "app %s node %s" % (key.app, key.node, self.application,
+                                                                  self.node)).encode())
+                else:
+                    self._counters["ignored"] += 1
+                return
+            response = self.handler.handle(request)
+            if response.error:
+                self._counters["errors"] += 1
+            self._reply(msg, response.encode())
+        except Exception as e:
+            self._counters["errors"] += 1
+            log.exception("request on %s failed", msg.subject)
+            try:
+                self._reply(msg, Response(error=error_response_text(e)).encode())
+            except Exception:
+                log.exception("could not send the error reply")
+
+    def _in_scope(self, key):
+        return (not key.node or key.node == self.node) and (not key.app or key.app == self.application)
+
+    def _reply(self, msg, payload):
+        if not msg.reply:
+            return
+        try:
+            self.bus.publish(msg.reply, payload)
+            self._counters["replies"] += 1
+        except Exception as e:
+            log.warning("reply to %s not sent: %s", msg.reply, e)
+
+    def _publish(self, subject, payload):
+        self.bus.publish(subject, payload)
+
+    # -- shutdown -------------------------------------------------------------------------------
+
+    def _unsubscribe(self, sub):
+        try:
+            sub.unsubscribe()
+        except Exception as e:
+            log.debug("unsubscribe failed: %s", e)
+
+    def _stop_subscription(self, sub, deadline):
+        """Unsubscribe once the messages already queued for ``sub`` were handed to ``dispatch``.
+
+        Between the idle check and the unsubscribe nothing yields, so no
+        message the bus accepted for us is discarded.
+        """
+        while sub.pending and time.monotonic() < deadline:
+            sub.wait_idle(max(0.0, deadline - time.monotonic()))
+        self._unsubscribe(sub)
+
+    def _shutdown(self, timeout):
+        deadline = time.monotonic() + timeout
+        log.info("stopping: %d requests in flight", len(self._pool))
+        was_connecting = self._phase == "connecting"
+        self._phase = "stopping"
+        for g in list(self._greenlets):
+            if g is not gevent.getcurrent():
+                g.kill(block=False)
+        if not was_connecting and self.bus is not None:
+            # Stop taking requests: no new deliveries once NATS has our UNSUBs.
+            for sub in list(self._subs):
+                self._stop_subscription(sub, deadline)
+            try:
+                self.bus.flush(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
+            except Exception:
+                pass
+        # Let every accepted request finish and answer (the bus stays open for the replies).
+        self._pool.join(timeout=max(0.1, deadline - time.monotonic()))
+        if len(self._pool):
+            log.warning("stop: %d requests did not finish within %.1fs; abandoning them", len(self._pool), timeout)
+            self._pool.kill(block=False)
+        self._accepting = False
+        self._close_connections(drain=True)
+        self._subs = []
+        self._exact_subs = []
+        self._phase = "stopped"
+        self._ari_up = False
+        if self.exit_status is None:
+            self.exit_status = 0
+        log.info("stopped")
+        self._stopped.set()
+
+    def _close_connections(self, drain=False):
+        if self.bus is not None:
+            try:
+                if drain:
+                    self.bus.drain(timeout=2.0)
+                else:
+                    self.bus.close()
+            except Exception as e:
+                log.debug("closing NATS: %s", e)
+                try:
+                    self.bus.close()
+                except Exception:
+                    pass
+        if self.event_stream is not None:
+            try:
+                self.event_stream.close()
+            except Exception as e:
+                log.debug("closing ARI events: %s", e)
+        if self.ari is not None:
+            close = getattr(self.ari, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception as e:
+                    log.debug("closing ARI: %s", e)

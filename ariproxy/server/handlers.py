@@ -1,0 +1,179 @@
+"""Executing one decoded request: kinds table -> ARI call -> Response (PROTOCOL.md 3, 4, 8, 10).
+
+``RequestHandler.handle(request)`` blocks the calling greenlet for the ARI
+call (if any) and returns the :class:`~ariproxy.protocol.Response` to send;
+it never raises for bad input or ARI errors (they become the response's
+``error``).  Reply shapes follow the Go server's recordings:
+
+- ``data``: ``{"data": {"<field>": {...entity..., "key": {...}}}}``; a
+  variable is a plain string and an empty one is ``{"data": {}}``;
+- ``get``: ``{"key": ...}``; ``get-list``: ``{"keys": [...]}`` (no ``keys``
+  when empty); ``create``: the created entity's key, with node and app;
+- ``command``: ``{"error": ""}`` (RecordingStoredCopy adds the copy's key);
+- errors: ``errors.error_text`` (``Non-2XX response: 404 Not Found: ...``),
+  which Go clients classify like the Go server's texts.
+"""
+import http.client
+import logging
+
+from ariproxy import errors
+from ariproxy.jsonutil import mask_url
+from ariproxy.protocol import KINDS, Key, Response, entity_id
+
+__all__ = ["RequestHandler", "error_response_text", "NOT_IMPLEMENTED"]
+
+log = logging.getLogger("ariproxy.server.requests")
+
+NOT_IMPLEMENTED = "Not implemented"
+
+try:  # the project's generic kind (any ARI operation): protocol layer, when present
+    from ariproxy.protocol import GENERIC_KIND
+except ImportError:  # pragma: no cover - until the protocol layer ships it
+    GENERIC_KIND = None
+
+
+def error_response_text(exc):
+    """The ``error`` string of a Response for an exception raised while serving a request."""
+    if isinstance(exc, errors.ARIError) and exc.status is not None:
+        reason = exc.reason or http.client.responses.get(exc.status, "")
+        return errors.error_text(exc.status, reason, exc.message)
+    if isinstance(exc, errors.ARIConnectionError):
+        return "ARI connection is down: %s" % mask_url(str(exc))
+    if isinstance(exc, errors.Timeout):
+        return "timeout: %s" % exc
+    if isinstance(exc, (errors.ProtocolError, errors.ValidationError)):
+        return "bad request: %s" % exc
+    if isinstance(exc, errors.ARIError):
+        return str(exc)
+    return "internal error: %s: %s" % (type(exc).__name__, exc)
+
+
+def _not_found(what, name):
+    return errors.NotFound("%s %r not found" % (what, name), status=404, reason="Not Found")
+
+
+class RequestHandler:
+    """Serves requests for one :class:`~ariproxy.server.core.Server` (its ``ari``, ``node``,
+    ``application`` and ``dialog_bindings``)."""
+
+    def __init__(self, server):
+        self.server = server
+
+    def handle(self, request):
+        """The Response for ``request`` (blocks on ARI); never raises."""
+        try:
+            request.key.validate()
+        except errors.ProtocolError as e:
+            return Response(error="bad request: %s" % e)
+        spec = KINDS.get(request.kind)
+        if spec is None:
+            if GENERIC_KIND is not None and request.kind == getattr(GENERIC_KIND, "kind", GENERIC_KIND):
+                spec = GENERIC_KIND if hasattr(GENERIC_KIND, "plan") else None
+            if spec is None:
+                return Response(error=NOT_IMPLEMENTED)
+        server = self.server
+        try:
+            call = spec.plan(request, app=server.application)
+        except (errors.ProtocolError, errors.ValidationError) as e:
+            return Response(error="bad request: %s" % e)
+        except Exception as e:  # a codec tripping over hostile input must not take the request down silently
+            log.warning("%s: payload not understood: %s", request.kind, e)
+            return Response(error="bad request: %s: %s" % (request.kind, e))
+
+        dialog = request.key.dialog
+        new_bindings = self._bind(dialog, spec, call)
+        try:
+            result = None
+            if call.operation is not None:
+                result = server.ari.call(call.resource, call.operation, **call.all_params)
+            return self._respond(spec, request, call, result)
+        except Exception as e:
+            # The entity was never made: its fresh bindings would only wait for eviction.
+            for kind, entity in new_bindings:
+                server.dialog_bindings.forget(kind, entity)
+            if not isinstance(e, (errors.AriProxyError,)):
+                log.exception("%s failed", request.kind)
+            else:
+                log.debug("%s failed: %s", request.kind, e)
+            return Response(error=error_response_text(e))
+
+    # -- dialogs --------------------------------------------------------------------------------
+
+    def _bind(self, dialog, spec, call):
+        """Bind the dialog before the ARI call, so events racing the reply reach it; returns the
+        bindings that are new (to undo if the call fails)."""
+        if not dialog:
+            return ()
+        table = self.server.dialog_bindings
+        if getattr(spec, "unbinds", False):
+            for b in call.bindings:
+                table.unbind(dialog, b.kind, b.id)
+            return ()
+        fresh = []
+        for b in call.bindings:
+            if not b.kind or not b.id:
+                continue
+            if not table.entity_dialogs(b.kind, b.id):
+                fresh.append((b.kind, b.id))
+            table.bind(dialog, b.kind, b.id)
+        # Only the entity this request creates may be undone; existing ones keep their binding.
+        result = call.result
+        return tuple(f for f in fresh if result is not None and f == (result.kind, result.id))
+
+    # -- responses ------------------------------------------------------------------------------
+
+    def _key(self, kind, entity, dialog=""):
+        server = self.server
+        return Key(kind, entity, server.node, dialog, server.application)
+
+    def _respond(self, spec, request, call, result):
+        cls = spec.cls
+        dialog = request.key.dialog
+        if cls == "data":
+            return Response(data=self._data(spec, request, call, result))
+        if cls == "get-list":
+            kind = spec.list_kind
+            keys = [self._key(kind, entity_id(kind, item)) for item in (result or ()) if isinstance(item, dict)]
+            return Response(keys=keys)
+        if call.select is not None:   # logging Get: pick the channel out of the list
+            self._select(result, call.select)
+        if cls in ("get", "create") or call.result is not None:
+            res = call.result
+            if res is None and spec.result_kind and isinstance(result, dict):
+                res = Key(spec.result_kind, entity_id(spec.result_kind, result))
+            if res is None:
+                return Response()
+            return Response(key=self._key(res.kind, res.id, dialog))
+        return Response()
+
+    @staticmethod
+    def _select(result, name):
+        for item in result or ():
+            if isinstance(item, dict) and item.get("channel") == name:
+                return item
+        raise _not_found("log channel", name)
+
+    def _data(self, spec, request, call, result):
+        field = spec.data_field
+        dialog = request.key.dialog
+        if field == "asterisk":
+            return {"asterisk": result}
+        if field == "variable":
+            value = result.get("value") if isinstance(result, dict) else None
+            return {"variable": value} if value else {}
+        if field == "config":
+            # Go's shape: the object's identity plus its fields (ARI answers only the tuples).
+            path = call.path_params
+            return {"config": {"key": self._key("config", request.key.id, dialog).to_dict(),
+                               "Class": path.get("configClass", ""), "Type": path.get("objectType", ""),
+                               "Name": path.get("id", ""), "Fields": result if isinstance(result, list) else []}}
+        if call.select is not None:
+            result = self._select(result, call.select)
+        if not isinstance(result, dict):
+            raise errors.ServerError("ARI answered %s with %s, not an object" % (request.kind, type(result).__name__))
+        kind = spec.key_kind
+        entity = entity_id(kind, result) or request.key.id
+        obj = {"key": self._key(kind, entity, dialog).to_dict()}
+        obj.update(result)
+        obj["key"] = self._key(kind, entity, dialog).to_dict()
+        return {field: obj}
