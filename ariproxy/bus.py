@@ -1,0 +1,1090 @@
+"""One NATS connection for gevent programs: subscriptions, request/reply, gather, reconnect, drain.
+
+pynats2 0.9.0 is not safe under concurrency (its reader restarts on every
+subscribe, ``-ERR`` kills it, it never reconnects), so this module uses it
+only for what it does well: the URL parsing of its constructor, TLS wrapping
+(``_connect_tls``) and the ``CONNECT`` line (``_send_connect_command``).  The
+rest is ours:
+
+- ONE reader greenlet per socket parses ``MSG``/``PING``/``PONG``/``+OK``/
+  ``-ERR``/``INFO`` with a bytes parser; it never runs user code.
+- Writers share the socket through a coalescing write path: a greenlet that
+  finds a send in progress appends its bytes and returns; the sending greenlet
+  sends whatever accumulated in one ``sendall``.
+- Every subscription has a bounded deque and its own delivery greenlet.
+  Overflow policy: the OLDEST queued message is dropped, counted
+  (``stats["dropped"]`` and ``sub.dropped``) and logged once per burst.
+  Callbacks of one subscription run one at a time, in order; a blocking
+  callback delays only its own subscription.
+- Requests share ONE wildcard inbox subscription (``_INBOX.<nuid>.*``); each
+  request is a token in a dict of waiters.
+- Reconnect with backoff across the configured servers and those the server
+  announces (``connect_urls``); subscriptions are re-sent with the same sids
+  and queue groups; publishes while disconnected are buffered up to
+  ``pending_buffer`` bytes; requests in flight fail at once with
+  :class:`ConnectionLost`.
+
+Requires gevent monkey patching (``gevent.monkey.patch_all()`` before
+import): pynats2 opens its socket with the ``socket`` module.
+
+Blocking calls (they block the calling greenlet only): :meth:`Bus.connect`,
+:meth:`Bus.request`, :meth:`Bus.gather`, :meth:`Bus.flush`,
+:meth:`Bus.drain`.  :meth:`Bus.publish` blocks only while the kernel's send
+buffer is full.  ``subscribe``/``unsubscribe``/``close`` do not wait for the
+server.
+"""
+import collections
+import itertools
+import logging
+import random
+import re
+import socket
+import sys
+import time
+import types
+import warnings
+from urllib.parse import urlparse
+
+import gevent
+import gevent.event
+from gevent import monkey
+
+from ariproxy import errors, jsonutil
+
+
+def _import_pynats2():
+    """Import pynats2 even where setuptools (>= 82) no longer ships ``pkg_resources``.
+
+    pynats2 0.9.0 imports ``pkg_resources`` only to call
+    ``get_distribution("pynats2").version`` for its CONNECT line.  When that
+    import fails, a stand-in answering just that from ``importlib.metadata``
+    is visible in ``sys.modules`` while pynats2 is imported, and removed
+    right after, so no other import mistakes it for setuptools' module.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # setuptools 67-81 warn that pkg_resources is deprecated
+            import pkg_resources  # noqa: F401
+    except ImportError:
+        import importlib.metadata
+
+        stand_in = types.ModuleType("pkg_resources")
+        stand_in.__doc__ = "ariproxy.bus stand-in: get_distribution(name).version only, for pynats2."
+
+        def get_distribution(name):
+            return types.SimpleNamespace(project_name=name, version=importlib.metadata.version(name))
+
+        stand_in.get_distribution = get_distribution
+        sys.modules["pkg_resources"] = stand_in
+        try:
+            import pynats2.client
+        finally:
+            if sys.modules.get("pkg_resources") is stand_in:
+                del sys.modules["pkg_resources"]
+    import pynats2.client
+    import pynats2.nuid
+    return pynats2
+
+
+pynats2 = _import_pynats2()
+
+__all__ = [
+    "Bus", "Msg", "Subscription", "BusError", "NotConnected", "ConnectFailed", "AuthorizationFailed",
+    "ConnectionLost", "RequestTimeout", "PayloadTooLarge", "PendingBufferFull", "ServerError",
+    "InvalidSubject", "BusClosed",
+]
+
+LOG = logging.getLogger("ariproxy.bus")
+
+# -- exceptions ----------------------------------------------------------------
+
+
+class BusError(errors.AriProxyError):
+    """Base of every error of the NATS connection layer."""
+
+
+class NotConnected(BusError):
+    """No connection right now (not yet connected, reconnecting, or closed)."""
+
+
+class ConnectFailed(NotConnected):
+    """``connect()`` could not reach (or was refused by) any server."""
+
+
+class AuthorizationFailed(ConnectFailed):
+    """The server refused the credentials (never part of the message)."""
+
+
+class BusClosed(NotConnected):
+    """The bus was closed (or drained); it does not reconnect."""
+
+
+class PendingBufferFull(NotConnected):
+    """Disconnected, and the bytes buffered for the reconnect reached ``pending_buffer``."""
+
+
+class ConnectionLost(BusError):
+    """The connection dropped while this request (or flush) was in flight."""
+
+
+class RequestTimeout(BusError, errors.Timeout):
+    """No reply (or no PONG for a flush) within the timeout."""
+
+
+class PayloadTooLarge(BusError, ValueError):
+    """The payload exceeds the server's ``max_payload``; nothing was sent."""
+
+
+class InvalidSubject(BusError, ValueError):
+    """A subject (or queue group) that would break the protocol line (empty, whitespace)."""
+
+
+class ServerError(BusError):
+    """A ``-ERR`` line from the server (``.text`` holds the server's words)."""
+
+    def __init__(self, text):
+        super().__init__("NATS server error: %s" % text)
+        self.text = text
+
+
+# -- messages and subscriptions ------------------------------------------------
+
+
+class Msg:
+    """A received message: ``.subject``, ``.reply`` (str or None), ``.data`` (bytes)."""
+
+    __slots__ = ("subject", "reply", "data", "_bus")
+
+    def __init__(self, subject, reply, data, bus=None):
+        self.subject = subject
+        self.reply = reply
+        self.data = data
+        self._bus = bus
+
+    def respond(self, payload):
+        """Publish ``payload`` to this message's reply subject."""
+        if not self.reply:
+            raise BusError("message on %r has no reply subject" % self.subject)
+        self._bus.publish(self.reply, payload)
+
+    def __repr__(self):
+        return "<Msg %s reply=%s %d bytes>" % (self.subject, self.reply, len(self.data))
+
+
+class Subscription:
+    """A subscription with its bounded queue and delivery greenlet.
+
+    ``dropped`` counts messages discarded by the overflow policy (oldest
+    first), ``delivered`` messages handed to the callback, ``error`` the
+    server's refusal (permissions) if any.
+    """
+
+    def __init__(self, bus, sid, subject, callback, queue=None, max_pending=10000):
+        self.sid = sid
+        self.subject = subject
+        self.queue = queue
+        self.callback = callback
+        self.max_pending = max_pending
+        self.dropped = 0
+        self.delivered = 0
+        self.error = None
+        self.closed = False
+        self._bus = bus
+        self._messages = collections.deque()
+        self._wakeup = gevent.event.Event()
+        self._idle = gevent.event.Event()
+        self._idle.set()
+        self._busy = False
+        self._burst_dropped = 0
+        self._greenlet = gevent.spawn(self._deliver)
+
+    @property
+    def pending(self):
+        """Messages queued, not yet handed to the callback."""
+        return len(self._messages)
+
+    def _enqueue(self, msg):
+        """Called by the reader greenlet: never blocks."""
+        messages = self._messages
+        if len(messages) >= self.max_pending:
+            messages.popleft()
+            self.dropped += 1
+            self._bus._dropped += 1
+            if not self._burst_dropped:
+                LOG.warning("subscription %s (sid %d): queue full (%d), dropping oldest messages",
+                            self.subject, self.sid, self.max_pending)
+            self._burst_dropped += 1
+        messages.append(msg)
+        if not self._wakeup.is_set():
+            self._wakeup.set()
+        if self._idle.is_set():
+            self._idle.clear()
+
+    def _deliver(self):
+        messages = self._messages
+        while not self.closed:
+            while messages:
+                msg = messages.popleft()
+                self._busy = True
+                try:
+                    self.callback(msg)
+                except Exception:
+                    LOG.exception("subscription %s: callback failed on %r", self.subject, msg)
+                finally:
+                    self._busy = False
+                self.delivered += 1
+                if self.closed:
+                    return
+            if self._burst_dropped:
+                LOG.warning("subscription %s (sid %d): queue drained after dropping %d messages",
+                            self.subject, self.sid, self._burst_dropped)
+                self._burst_dropped = 0
+            self._wakeup.clear()
+            self._idle.set()
+            self._wakeup.wait()
+
+    def wait_idle(self, timeout=None):
+        """Block until the queue is empty and no callback runs; True if so within ``timeout``."""
+        return self._idle.wait(timeout)
+
+    def _stop(self):
+        self.closed = True
+        self._messages.clear()
+        self._wakeup.set()
+        self._idle.set()
+
+    def unsubscribe(self):
+        """Stop receiving; queued messages not yet delivered are discarded."""
+        self._bus.unsubscribe(self)
+
+    def __repr__(self):
+        return "<Subscription %d %s%s pending=%d dropped=%d>" % (
+            self.sid, self.subject, " queue=%s" % self.queue if self.queue else "", self.pending, self.dropped)
+
+
+class _Reply:
+    """One request's waiter in the inbox dict."""
+
+    __slots__ = ("result", "subject")
+
+    def __init__(self, subject):
+        self.result = gevent.event.AsyncResult()
+        self.subject = subject
+
+    def deliver(self, msg):
+        self.result.set(msg)
+        return True  # done: remove from the dict
+
+    def fail(self, exc):
+        self.result.set_exception(exc)
+
+
+class _Gather:
+    """A gather's collector: replies until ``max_replies`` or ``until(msgs)``."""
+
+    __slots__ = ("msgs", "done", "subject", "max_replies", "until")
+
+    def __init__(self, subject, max_replies, until):
+        self.msgs = []
+        self.done = gevent.event.Event()
+        self.subject = subject
+        self.max_replies = max_replies
+        self.until = until
+
+    def deliver(self, msg):
+        self.msgs.append(msg)
+        finished = (self.max_replies is not None and len(self.msgs) >= self.max_replies)
+        if not finished and self.until is not None:
+            try:
+                finished = bool(self.until(self.msgs))
+            except Exception:
+                LOG.exception("gather on %s: until() failed; stopping", self.subject)
+                finished = True
+        if finished:
+            self.done.set()
+        return finished
+
+    def fail(self, exc):
+        self.done.set()  # gather returns what came
+
+
+# -- servers and connections ---------------------------------------------------
+
+DEFAULT_PORT = 4222
+DEFAULT_MAX_PAYLOAD = 1024 * 1024
+
+DISCONNECTED = "disconnected"
+CONNECTING = "connecting"
+CONNECTED = "connected"
+RECONNECTING = "reconnecting"
+DRAINING = "draining"
+CLOSED = "closed"
+
+_BAD_SUBJECT = re.compile(r"\s")
+_PUB_VIOLATION = re.compile(r'Permissions Violation for Publish to "([^"]*)"', re.I)
+_SUB_VIOLATION = re.compile(r'Permissions Violation for Subscription to "([^"]*)"', re.I)
+_AUTH_ERRORS = ("authorization violation", "authentication", "user authentication", "authorization")
+
+
+class _Server:
+    """One server address; ``url`` keeps credentials, ``display`` never does."""
+
+    __slots__ = ("url", "scheme", "host", "port", "discovered", "failures")
+
+    def __init__(self, url, discovered=False):
+        parsed = urlparse(url)
+        if parsed.scheme not in ("nats", "tls"):
+            raise BusError("unsupported NATS URL scheme %r in %s" % (parsed.scheme, jsonutil.mask_url(url)))
+        if not parsed.hostname:
+            raise BusError("no host in NATS URL %s" % jsonutil.mask_url(url))
+        try:
+            port = parsed.port or DEFAULT_PORT
+        except ValueError:
+            raise BusError("bad port in NATS URL %s" % jsonutil.mask_url(url)) from None
+        netloc = parsed.netloc if parsed.port else "%s:%d" % (parsed.netloc, port)
+        self.url = "%s://%s" % (parsed.scheme, netloc)
+        self.scheme = parsed.scheme
+        self.host = parsed.hostname
+        self.port = port
+        self.discovered = discovered
+        self.failures = 0
+
+    @property
+    def display(self):
+        host = "[%s]" % self.host if ":" in self.host else self.host
+        return "%s://%s:%d" % (self.scheme, host, self.port)
+
+    @property
+    def key(self):
+        return (self.host, self.port)
+
+    def sibling(self, hostport):
+        """A server announced by this one (INFO connect_urls), with this one's scheme and credentials."""
+        userinfo = urlparse(self.url).netloc.rpartition("@")
+        prefix = userinfo[0] + "@" if userinfo[1] else ""
+        return _Server("%s://%s%s" % (self.scheme, prefix, hostport), discovered=True)
+
+
+def _parse_servers(servers):
+    if isinstance(servers, str):
+        servers = servers.split(",")
+    result = []
+    for url in servers:
+        url = url.strip()
+        if not url:
+            continue
+        if "://" not in url:
+            url = "nats://" + url
+        result.append(_Server(url))
+    if not result:
+        raise BusError("no NATS server URL given")
+    return result
+
+
+class _Connection:
+    """One socket's state: reader/pinger greenlets and the PONG waiters."""
+
+    __slots__ = ("sock", "server", "buf", "reader", "pinger", "pongs", "pings_out", "closed", "info")
+
+    def __init__(self, sock, server, buf, info):
+        self.sock = sock
+        self.server = server
+        self.buf = buf
+        self.info = info
+        self.reader = None
+        self.pinger = None
+        self.pongs = collections.deque()  # AsyncResult per flush PING, None per keep-alive PING
+        self.pings_out = 0
+        self.closed = False
+
+
+class _HandshakeError(Exception):
+    def __init__(self, message, auth=False):
+        super().__init__(message)
+        self.auth = auth
+
+
+def _user_call(func, *args):
+    try:
+        func(*args)
+    except Exception:
+        LOG.exception("bus callback %r failed", func)
+
+
+# -- the bus -------------------------------------------------------------------
+
+
+class Bus:
+    """One NATS connection (see the module docstring for the threading model).
+
+    ``on_connect(bus)`` and ``on_disconnect(bus)`` are called in their own
+    greenlets after every (re)connect and every drop; ``on_error(bus, exc)``
+    for every ``-ERR`` (a :class:`ServerError`).
+    """
+
+    def __init__(self, servers="nats://127.0.0.1:4222", name="ariproxy", connect_timeout=2.0,
+                 reconnect=True, reconnect_wait=(0.05, 2.0), ping_interval=5.0, max_pings_out=2,
+                 pending_buffer=8 * 1024 * 1024, on_connect=None, on_disconnect=None, on_error=None,
+                 tls_verify=True, tls_cacert=None, tls_client_cert=None, tls_client_key=None):
+        self._servers = _parse_servers(servers)
+        self.name = name
+        self.connect_timeout = connect_timeout
+        self.reconnect = reconnect
+        self.reconnect_wait = reconnect_wait
+        self.ping_interval = ping_interval
+        self.max_pings_out = max_pings_out
+        self.pending_buffer = pending_buffer
+        self.on_connect = on_connect
+        self.on_disconnect = on_disconnect
+        self.on_error = on_error
+        self._tls = dict(tls_verify=tls_verify, tls_cacert=tls_cacert,
+                         tls_client_cert=tls_client_cert, tls_client_key=tls_client_key)
+
+        self._state = DISCONNECTED
+        self._conn = None
+        self._max_payload = DEFAULT_MAX_PAYLOAD
+        self._subs = {}
+        self._sids = itertools.count(1)
+        self._nuid = pynats2.nuid.NUID()
+        self._inbox_base = "_INBOX." + self._nuid.next_().decode()
+        self._reply_prefix = self._inbox_base + "."
+        self._reply_prefix_b = self._reply_prefix.encode()
+        self._reply_prefix_len = len(self._reply_prefix_b)
+        self._inbox_sid = next(self._sids)
+        self._tokens = itertools.count(1)
+        self._requests = {}  # token (bytes) -> _Reply | _Gather
+        self._out = []
+        self._writing = False
+        self._pending = []
+        self._pending_bytes = 0
+        self._reconnector = None
+        self._last_error = None
+        self._errors_seen = 0
+        # counters (read through .stats)
+        self._in_msgs = self._in_bytes = self._out_msgs = self._out_bytes = 0
+        self._reconnects = self._dropped = self._errors = 0
+
+    # -- properties ------------------------------------------------------
+    @property
+    def state(self):
+        return self._state
+
+    @property
+    def connected(self):
+        return self._state in (CONNECTED, DRAINING) and self._conn is not None and not self._conn.closed
+
+    @property
+    def max_payload(self):
+        return self._max_payload
+
+    @property
+    def connected_url(self):
+        """The current server's URL without credentials (None when disconnected)."""
+        return self._conn.server.display if self.connected else None
+
+    @property
+    def servers(self):
+        """Known server URLs (configured + announced), without credentials."""
+        return [s.display for s in self._servers]
+
+    @property
+    def stats(self):
+        return {
+            "in_msgs": self._in_msgs, "out_msgs": self._out_msgs,
+            "in_bytes": self._in_bytes, "out_bytes": self._out_bytes,
+            "reconnects": self._reconnects, "dropped": self._dropped, "errors": self._errors,
+            "pending_bytes": self._pending_bytes, "subscriptions": len(self._subs),
+            "requests_in_flight": len(self._requests),
+        }
+
+    @property
+    def last_error(self):
+        """The last :class:`ServerError` the server sent (or None)."""
+        return self._last_error
+
+    def __repr__(self):
+        return "<Bus %s %s %s>" % (self.name, self._state, self.connected_url or self.servers[0])
+
+    def __enter__(self):
+        if self._state == DISCONNECTED:
+            self.connect()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- connecting ------------------------------------------------------
+    def connect(self):
+        """Connect to the first server that accepts (in order); blocks; raises ConnectFailed."""
+        if self._state == CLOSED:
+            raise BusClosed("bus %s is closed" % self.name)
+        if self._state != DISCONNECTED:
+            return
+        if not monkey.is_module_patched("socket"):
+            raise BusError("ariproxy.bus needs gevent monkey patching: call "
+                           "gevent.monkey.patch_all() before importing ariproxy")
+        self._state = CONNECTING
+        failures = []
+        for server in list(self._servers):
+            try:
+                conn = self._open(server)
+            except _HandshakeError as e:
+                failures.append((server, e))
+                LOG.warning("NATS %s: %s", server.display, e)
+                continue
+            self._start(conn, reconnected=False)
+            return
+        self._state = DISCONNECTED
+        text = "; ".join("%s: %s" % (s.display, e) for s, e in failures)
+        if all(e.auth for _, e in failures):
+            raise AuthorizationFailed("NATS authorization refused (%s)" % text)
+        raise ConnectFailed("could not connect to NATS (%s)" % text)
+
+    def _open(self, server):
+        """Socket + INFO + TLS + CONNECT + PING/PONG; returns a _Connection. Raises _HandshakeError."""
+        sock = None
+        try:
+            with gevent.Timeout(self.connect_timeout, _HandshakeError("timed out after %.1fs" % self.connect_timeout)):
+                sock = socket.create_connection((server.host, server.port), timeout=self.connect_timeout)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                buf = bytearray()
+                line, buf = self._read_line(sock, buf)
+                if not line.startswith(b"INFO "):
+                    raise _HandshakeError("expected INFO, got %r" % bytes(line[:40]))
+                info = jsonutil.loads(bytes(line[5:]))
+                tls = server.scheme == "tls"
+                if info.get("tls_required", False) and not tls:
+                    raise _HandshakeError("server requires TLS: use a tls:// URL")
+                if tls and not info.get("tls_required", False) and not info.get("tls_available", False):
+                    raise _HandshakeError("server does not offer TLS")
+                hs = pynats2.client.NATSNoSubscribeClient(server.url, name=self.name, **self._tls)
+                hs._conn_options["protocol"] = 1  # 1: the server sends INFO updates (cluster connect_urls)
+                hs._socket = sock
+                if tls:
+                    hs._connect_tls()
+                    sock = hs._socket
+                    if buf:
+                        raise _HandshakeError("unexpected bytes before the TLS handshake")
+                hs._send_connect_command()
+                sock.sendall(b"PING\r\n")
+                while True:
+                    line, buf = self._read_line(sock, buf)
+                    if line == b"PONG":
+                        break
+                    if line.startswith(b"-ERR"):
+                        text = _err_text(line)
+                        raise _HandshakeError("server refused the connection: %s" % text,
+                                              auth=text.lower().startswith(_AUTH_ERRORS))
+                    if line.startswith(b"INFO "):
+                        info = jsonutil.loads(bytes(line[5:]))
+                    elif line == b"PING":
+                        sock.sendall(b"PONG\r\n")
+                    # +OK: ignored
+            sock.settimeout(None)
+            return _Connection(sock, server, buf, info)
+        except _HandshakeError:
+            _close_quietly(sock)
+            raise
+        except (OSError, ValueError, pynats2.NATSError) as e:
+            _close_quietly(sock)
+            raise _HandshakeError("%s: %s" % (type(e).__name__, e)) from None
+
+    @staticmethod
+    def _read_line(sock, buf):
+        while True:
+            i = buf.find(b"\r\n")
+            if i >= 0:
+                return bytes(buf[:i]), buf[i + 2:]
+            if len(buf) > 64 * 1024:
+                raise _HandshakeError("protocol line too long")
+            data = sock.recv(65536)
+            if not data:
+                raise _HandshakeError("connection closed by the server")
+            buf += data
+
+    def _start(self, conn, reconnected):
+        """Install a handshaken connection: resubscribe, flush the pending buffer, start greenlets."""
+        self._conn = conn
+        self._apply_info(conn, conn.info)
+        lines = [("SUB %s.* %d\r\n" % (self._inbox_base, self._inbox_sid)).encode()]
+        for sub in self._subs.values():
+            lines.append(_sub_line(sub))
+        self._writing = True
+        try:
+            conn.sock.sendall(b"".join(lines))
+            while self._pending:
+                chunk = b"".join(self._pending)
+                self._pending.clear()
+                self._pending_bytes = 0
+                conn.sock.sendall(chunk)
+            # no yield between the last pending check and the state change: nothing is lost
+            self._state = CONNECTED
+        except OSError as e:
+            self._writing = False
+            LOG.warning("NATS %s: write failed right after connecting: %s", conn.server.display, e)
+            self._lost(conn, e)
+            return
+        finally:
+            self._writing = False
+        conn.reader = gevent.spawn(self._read_loop, conn)
+        if self.ping_interval:
+            conn.pinger = gevent.spawn(self._ping_loop, conn)
+        LOG.info("NATS %s connected to %s%s", self.name, conn.server.display, " (reconnected)" if reconnected else "")
+        if self.on_connect:
+            gevent.spawn(_user_call, self.on_connect, self)
+
+    def _apply_info(self, conn, info):
+        max_payload = info.get("max_payload")
+        if max_payload:
+            self._max_payload = int(max_payload)
+        known = {s.key for s in self._servers}
+        for hostport in info.get("connect_urls") or ():
+            try:
+                server = conn.server.sibling(hostport)
+            except BusError:
+                continue
+            if server.key not in known:
+                known.add(server.key)
+                self._servers.append(server)
+                LOG.info("NATS %s: server %s announced by %s", self.name, server.display, conn.server.display)
+
+    # -- losing and regaining the connection -----------------------------
+    def _lost(self, conn, exc):
+        """The socket is unusable: fail what is in flight, then reconnect (or close)."""
+        if conn.closed:
+            return
+        conn.closed = True
+        _close_quietly(conn.sock)
+        if conn.pinger is not None and conn.pinger is not gevent.getcurrent():
+            conn.pinger.kill(block=False)
+        lost = ConnectionLost("NATS connection to %s lost: %s" % (conn.server.display, exc))
+        self._out.clear()
+        self._fail_in_flight(conn, lost)
+        if self._state == CLOSED:
+            return
+        LOG.warning("NATS %s: connection to %s lost: %s", self.name, conn.server.display, exc)
+        if self.on_disconnect:
+            gevent.spawn(_user_call, self.on_disconnect, self)
+        if self.reconnect and self._state != DRAINING:
+            self._state = RECONNECTING
+            self._reconnector = gevent.spawn(self._reconnect_loop, conn.server)
+        else:
+            self._close_now()
+
+    def _fail_in_flight(self, conn, exc):
+        requests, self._requests = self._requests, {}
+        for entry in requests.values():
+            entry.fail(exc)
+        while conn.pongs:
+            waiter = conn.pongs.popleft()
+            if waiter is not None:
+                waiter.set_exception(exc)
+
+    def _reconnect_loop(self, last):
+        low, cap = self.reconnect_wait
+        wait = low
+        # start after the server just lost, so a dead node is tried last
+        start = (self._servers.index(last) + 1) if last in self._servers else 0
+        while self._state == RECONNECTING:
+            servers = self._servers[start:] + self._servers[:start]
+            start = 0
+            for server in servers:
+                if self._state != RECONNECTING:
+                    return
+                try:
+                    conn = self._open(server)
+                except _HandshakeError as e:
+                    server.failures += 1
+                    LOG.debug("NATS %s: reconnect to %s failed: %s", self.name, server.display, e)
+                    continue
+                if self._state != RECONNECTING:
+                    _close_quietly(conn.sock)
+                    return
+                server.failures = 0
+                self._reconnects += 1
+                self._start(conn, reconnected=True)
+                return
+            gevent.sleep(wait * (0.9 + random.random() * 0.2))
+            wait = min(cap, wait * 2)
+
+    # -- reading ---------------------------------------------------------
+    def _read_loop(self, conn):
+        sock = conn.sock
+        buf = conn.buf
+        conn.buf = None
+        try:
+            if buf:
+                buf = self._process(conn, buf)
+            while not conn.closed:
+                data = sock.recv(65536)
+                if not data:
+                    raise ConnectionLost("closed by the server")
+                if buf:
+                    buf += data
+                else:
+                    buf = bytearray(data)
+                buf = self._process(conn, buf)
+        except BaseException as e:  # GreenletExit included: the socket is gone either way
+            self._lost(conn, e if str(e) else type(e).__name__)
+            if not isinstance(e, Exception):
+                raise
+
+    def _process(self, conn, buf):
+        """Parse every complete protocol line/message in ``buf``; returns the unparsed rest."""
+        pos = 0
+        end = len(buf)
+        subs = self._subs
+        find = buf.find
+        while pos < end:
+            i = find(b"\r\n", pos)
+            if i < 0:
+                if end - pos > 1024 * 1024:
+                    raise ServerError("protocol line too long")
+                break
+            c = buf[pos]
+            if c == 77:  # M: MSG <subject> <sid> [reply] <size>
+                parts = bytes(buf[pos + 4:i]).split(b" ")
+                size = int(parts[-1])
+                start = i + 2
+                stop = start + size
+                if stop + 2 > end:
+                    break  # payload incomplete: parse the header again when more arrives
+                data = bytes(buf[start:stop])
+                pos = stop + 2
+                self._in_msgs += 1
+                self._in_bytes += size
+                sid = int(parts[1])
+                if sid == self._inbox_sid:
+                    subject = parts[0]
+                    entry = self._requests.get(subject[self._reply_prefix_len:])
+                    if entry is not None and entry.deliver(
+                            Msg(subject.decode(), parts[2].decode() if len(parts) == 4 else None, data, self)):
+                        self._requests.pop(subject[self._reply_prefix_len:], None)
+                    continue
+                sub = subs.get(sid)
+                if sub is not None:
+                    sub._enqueue(Msg(parts[0].decode(), parts[2].decode() if len(parts) == 4 else None,
+                                     data, self))
+                continue
+            line = bytes(buf[pos:i])
+            pos = i + 2
+            if line == b"PING":
+                self._write(b"PONG\r\n")
+            elif line == b"PONG":
+                conn.pings_out = 0
+                if conn.pongs:
+                    waiter = conn.pongs.popleft()
+                    if waiter is not None:
+                        waiter.set(self._errors_seen)
+            elif line.startswith(b"-ERR"):
+                self._server_error(_err_text(line))
+            elif line.startswith(b"INFO "):
+                try:
+                    self._apply_info(conn, jsonutil.loads(line[5:]))
+                except (ValueError, TypeError) as e:
+                    LOG.warning("NATS %s: unreadable INFO: %s", self.name, e)
+            elif line == b"+OK":
+                pass
+            else:
+                LOG.warning("NATS %s: unexpected protocol line %r", self.name, line[:80])
+        if pos == 0:
+            return buf
+        if pos >= end:
+            return None
+        return buf[pos:]
+
+    def _server_error(self, text):
+        """-ERR: log, count, fail the request it names (if any), tell on_error; the reader goes on."""
+        exc = ServerError(text)
+        self._errors += 1
+        self._errors_seen += 1
+        self._last_error = exc
+        LOG.error("NATS %s: server error: %s", self.name, text)
+        m = _PUB_VIOLATION.search(text)
+        if m:
+            subject = m.group(1)
+            for token, entry in list(self._requests.items()):
+                if entry.subject == subject:
+                    self._requests.pop(token, None)
+                    entry.fail(exc)
+        m = _SUB_VIOLATION.search(text)
+        if m:
+            for sub in self._subs.values():
+                if sub.subject == m.group(1):
+                    sub.error = exc
+        if self.on_error:
+            gevent.spawn(_user_call, self.on_error, self, exc)
+
+    def _ping_loop(self, conn):
+        while not conn.closed:
+            gevent.sleep(self.ping_interval)
+            if conn.closed:
+                return
+            if conn.pings_out >= self.max_pings_out:
+                self._lost(conn, "no PONG to %d PINGs (stale connection)" % conn.pings_out)
+                return
+            conn.pings_out += 1
+            conn.pongs.append(None)
+            try:
+                self._write(b"PING\r\n")
+            except BusError:
+                return
+
+    # -- writing ---------------------------------------------------------
+    def _write(self, data):
+        """Send bytes, coalescing with concurrent writers; buffers while reconnecting."""
+        state = self._state
+        if state is not CONNECTED and state is not DRAINING:
+            self._buffer(data, state)
+            return
+        out = self._out
+        out.append(data)
+        if self._writing:
+            return  # the greenlet sending now sends this too
+        self._writing = True
+        conn = self._conn
+        try:
+            while out:
+                chunk = out[0] if len(out) == 1 else b"".join(out)
+                out.clear()
+                conn.sock.sendall(chunk)
+        except BaseException as e:
+            # a failed or interrupted sendall leaves a partial message on the wire: the socket is done
+            self._writing = False
+            self._lost(conn, e if str(e) else type(e).__name__)
+            if isinstance(e, Exception):
+                raise ConnectionLost("NATS connection to %s lost while sending: %s"
+                                     % (conn.server.display, e)) from None
+            raise
+        self._writing = False
+
+    def _buffer(self, data, state):
+        if state == RECONNECTING:
+            if self._pending_bytes + len(data) > self.pending_buffer:
+                raise PendingBufferFull("NATS %s disconnected and its pending buffer (%d bytes) is full"
+                                        % (self.name, self.pending_buffer))
+            self._pending.append(data)
+            self._pending_bytes += len(data)
+            return
+        if state == CLOSED:
+            raise BusClosed("bus %s is closed" % self.name)
+        raise NotConnected("bus %s is not connected (%s)" % (self.name, state))
+
+    # -- publish / subscribe ---------------------------------------------
+    def publish(self, subject, payload=b"", reply=None):
+        """Send a message (buffered while reconnecting). Raises PayloadTooLarge, InvalidSubject, NotConnected."""
+        if type(payload) is not bytes:
+            payload = _to_bytes(payload)
+        size = len(payload)
+        if size > self._max_payload:
+            raise PayloadTooLarge("payload of %d bytes for %s exceeds the server's max_payload of %d bytes"
+                                  % (size, subject, self._max_payload))
+        if not subject or _BAD_SUBJECT.search(subject):
+            raise InvalidSubject("invalid subject %r" % subject)
+        if reply:
+            if _BAD_SUBJECT.search(reply):
+                raise InvalidSubject("invalid reply subject %r" % reply)
+            head = "PUB %s %s %d\r\n" % (subject, reply, size)
+        else:
+            head = "PUB %s %d\r\n" % (subject, size)
+        self._write(head.encode() + payload + b"\r\n")
+        self._out_msgs += 1
+        self._out_bytes += size
+
+    def subscribe(self, subject, callback, queue=None, max_pending=10000):
+        """Subscribe ``callback(msg)`` (run in the subscription's greenlet); returns a Subscription."""
+        if self._state in (CLOSED, DRAINING):
+            raise BusClosed("bus %s is %s" % (self.name, self._state))
+        if not subject or _BAD_SUBJECT.search(subject):
+            raise InvalidSubject("invalid subject %r" % subject)
+        if queue is not None and (not queue or _BAD_SUBJECT.search(queue)):
+            raise InvalidSubject("invalid queue group %r" % queue)
+        if max_pending < 1:
+            raise ValueError("max_pending must be >= 1")
+        sub = Subscription(self, next(self._sids), subject, callback, queue=queue, max_pending=max_pending)
+        self._subs[sub.sid] = sub
+        if self.connected:
+            try:
+                self._write(_sub_line(sub))
+            except ConnectionLost:
+                pass  # re-sent on reconnect
+        return sub
+
+    def unsubscribe(self, sub):
+        """Stop ``sub``; its undelivered messages are discarded. Idempotent."""
+        if self._subs.pop(sub.sid, None) is None:
+            sub._stop()
+            return
+        sub._stop()
+        if self.connected:
+            try:
+                self._write(b"UNSUB %d\r\n" % sub.sid)
+            except ConnectionLost:
+                pass  # not re-sent on reconnect anyway
+
+    # -- request / reply -------------------------------------------------
+    def new_inbox(self):
+        """A unique subject under this connection's inbox prefix (not caught by the request inbox)."""
+        return "%s.s.%s" % (self._inbox_base, self._nuid.next_().decode())
+
+    def _check_request(self):
+        if self._state is not CONNECTED:
+            if self._state == CLOSED:
+                raise BusClosed("bus %s is closed" % self.name)
+            if self._state != DRAINING:
+                raise NotConnected("bus %s is not connected (%s)" % (self.name, self._state))
+
+    def request(self, subject, payload=b"", timeout=1.0):
+        """Publish with a reply token and wait for the reply; returns a Msg.
+
+        Raises RequestTimeout, ConnectionLost (dropped while waiting),
+        NotConnected (fails fast while reconnecting), ServerError (e.g. no
+        permission to publish there), PayloadTooLarge.
+        """
+        self._check_request()
+        token = b"%d" % next(self._tokens)
+        entry = _Reply(subject)
+        self._requests[token] = entry
+        try:
+            self.publish(subject, payload, self._reply_prefix + token.decode())
+            result = entry.result
+            result.wait(timeout)
+            if not result.ready():
+                raise RequestTimeout("no reply on %s within %.3fs" % (subject, timeout))
+            return result.get(block=False)
+        finally:
+            self._requests.pop(token, None)
+
+    def gather(self, subject, payload=b"", timeout=1.0, max_replies=None, until=None):
+        """Publish once; collect replies until ``max_replies``, ``until(msgs)`` or ``timeout``.
+
+        Returns the list of Msgs that came (possibly empty); never raises on timeout.
+        """
+        self._check_request()
+        token = b"%d" % next(self._tokens)
+        entry = _Gather(subject, max_replies, until)
+        self._requests[token] = entry
+        try:
+            self.publish(subject, payload, self._reply_prefix + token.decode())
+            entry.done.wait(timeout)
+        finally:
+            self._requests.pop(token, None)
+        return list(entry.msgs)
+
+    # -- flush / drain / close -------------------------------------------
+    def flush(self, timeout=2.0):
+        """PING/PONG round trip: everything sent before has been processed by the server.
+
+        Raises RequestTimeout, NotConnected, ConnectionLost, or ServerError if
+        the server reported an error meanwhile (caused by something sent
+        earlier on this connection).
+        """
+        if not self.connected:
+            raise NotConnected("bus %s is not connected (%s)" % (self.name, self._state))
+        conn = self._conn
+        waiter = gevent.event.AsyncResult()
+        seen = self._errors_seen
+        conn.pongs.append(waiter)
+        self._write(b"PING\r\n")
+        waiter.wait(timeout)
+        if not waiter.ready():
+            raise RequestTimeout("flush: no PONG from %s within %.3fs" % (conn.server.display, timeout))
+        if waiter.get(block=False) != seen:
+            raise self._last_error
+
+    def drain(self, timeout=5.0):
+        """Stop receiving, deliver what is queued, wait for requests in flight, flush, close.
+
+        Blocks up to ``timeout``; closes in any case.
+        """
+        if self._state in (CLOSED, DISCONNECTED):
+            self.close()
+            return
+        deadline = time.monotonic() + timeout
+        if not self.connected:
+            self.close()
+            return
+        self._state = DRAINING
+        subs = list(self._subs.values())
+        try:
+            for sub in subs:
+                self._write(b"UNSUB %d\r\n" % sub.sid)
+            self.flush(max(0.0, deadline - time.monotonic()))  # after the PONG, nothing more arrives
+        except BusError as e:
+            LOG.warning("NATS %s: drain: %s", self.name, e)
+        for sub in subs:
+            self._subs.pop(sub.sid, None)
+            sub.wait_idle(max(0.0, deadline - time.monotonic()))
+        while self._requests and time.monotonic() < deadline:
+            entries = list(self._requests.values())
+            for entry in entries:
+                done = entry.result if isinstance(entry, _Reply) else entry.done
+                done.wait(max(0.0, deadline - time.monotonic()))
+        if self.connected:
+            try:
+                self.flush(max(0.01, deadline - time.monotonic()))
+            except BusError as e:
+                LOG.warning("NATS %s: drain: final flush: %s", self.name, e)
+        self.close()
+
+    def close(self):
+        """Close at once: no reconnect; requests in flight fail with ConnectionLost; queues discarded."""
+        if self._state == CLOSED:
+            return
+        self._state = CLOSED
+        self._close_now()
+
+    def _close_now(self):
+        self._state = CLOSED
+        if self._reconnector is not None and self._reconnector is not gevent.getcurrent():
+            self._reconnector.kill(block=False)
+        conn = self._conn
+        if conn is not None and not conn.closed:
+            conn.closed = True
+            _close_quietly(conn.sock)
+            if conn.pinger is not None and conn.pinger is not gevent.getcurrent():
+                conn.pinger.kill(block=False)
+            self._fail_in_flight(conn, ConnectionLost("bus %s closed" % self.name))
+        else:
+            self._fail_in_flight(_Connection(None, None, None, {}), ConnectionLost("bus %s closed" % self.name))
+        for sub in list(self._subs.values()):
+            sub._stop()
+        self._subs.clear()
+        self._pending.clear()
+        self._pending_bytes = 0
+        LOG.info("NATS %s closed", self.name)
+
+
+# -- helpers -------------------------------------------------------------------
+
+
+def _sub_line(sub):
+    if sub.queue:
+        return ("SUB %s %s %d\r\n" % (sub.subject, sub.queue, sub.sid)).encode()
+    return ("SUB %s %d\r\n" % (sub.subject, sub.sid)).encode()
+
+
+def _err_text(line):
+    text = bytes(line[4:]).decode("utf-8", "replace").strip()
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        text = text[1:-1]
+    return text
+
+
+def _to_bytes(payload):
+    if isinstance(payload, (bytearray, memoryview)):
+        return bytes(payload)
+    if isinstance(payload, str):
+        return payload.encode("utf-8")
+    if payload is None:
+        return b""
+    raise TypeError("payload must be bytes, not %s" % type(payload).__name__)
+
+
+def _close_quietly(sock):
+    if sock is None:
+        return
+    try:
+        sock.close()
+    except OSError:
+        pass
