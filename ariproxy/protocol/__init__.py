@@ -19,7 +19,10 @@ from .subjects import (CLASSES, CREATE_QUEUE_GROUP, DEFAULT_PREFIX, LISTEN_QUEUE
                        normalize_prefix, ping_subject, request_subjects, subject, validate_token)
 from .wire import MAX_MESSAGE_BYTES
 from .kinds import KINDS, STAGING_KINDS, AriCall, KindSpec, entity_id, new_id
-from .operations import ARI_OPERATIONS
+from .operations import ARI_OPERATIONS, is_read_operation
+from .generic import (GENERIC_KIND, GENERIC_PAYLOAD_FIELD, GENERIC_SPEC, GenericSpec, generic_class,
+                      generic_request, generic_response, generic_result, spec_for)
+from .events import DESTROYING_EVENTS, EVENT_ENTITY_FIELDS, ENTITY_MODELS, Event, event_entity_keys
 
 __all__ = [
     "ProtocolError", "Key", "Request", "Response", "EntityData", "Announcement", "DATA_FIELDS", "KEY_KINDS",
@@ -27,5 +30,7 @@ __all__ = [
     "DEFAULT_PREFIX", "subject", "validate_token", "normalize_prefix", "request_subjects", "event_subject",
     "event_pattern", "dialog_subject", "dialog_pattern", "ping_subject", "announce_subject",
     "MAX_MESSAGE_BYTES", "KINDS", "STAGING_KINDS", "KindSpec", "AriCall", "entity_id", "new_id",
-    "ARI_OPERATIONS",
+    "ARI_OPERATIONS", "is_read_operation", "GENERIC_KIND", "GENERIC_PAYLOAD_FIELD", "GENERIC_SPEC",
+    "GenericSpec", "generic_class", "generic_request", "generic_response", "generic_result", "spec_for",
+    "Event", "EVENT_ENTITY_FIELDS", "ENTITY_MODELS", "DESTROYING_EVENTS", "event_entity_keys",
 ]

@@ -30,6 +30,7 @@ DATA_FIELDS = (
     "application", "asterisk", "bridge", "channel", "config", "device_state", "endpoint",
     "live_recording", "log", "mailbox", "module", "playback", "sound", "stored_recording",
     "text_message", "variable",
+    "ari_call",  # the generic kind's result (ariproxy.protocol.generic)
 )
 _DATA_FIELD_SET = frozenset(DATA_FIELDS)
 
