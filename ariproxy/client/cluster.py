@@ -1,0 +1,120 @@
+"""The cluster view: which ari-proxy servers (node, application) are alive.
+
+Fed by announcements on ``ari.announce`` (every server announces each
+minute and whenever anyone publishes on ``ari.ping``).  A member not heard
+from for ``max_age`` seconds (Go: 5 minutes) no longer counts.  Broadcast
+requests use ``count(app, node)`` to stop waiting as soon as every known
+matching server has answered.  Nothing here blocks except ``wait``.
+"""
+import logging
+import time
+from typing import NamedTuple
+
+from gevent.event import Event as GEvent
+
+from ariproxy.errors import ProtocolError
+from ariproxy.protocol import Announcement
+from ariproxy.protocol.messages import PING_PAYLOAD
+from ariproxy.protocol.subjects import announce_subject, ping_subject
+
+__all__ = ["Node", "ClusterView", "MAX_AGE"]
+
+log = logging.getLogger("ariproxy.client.cluster")
+
+MAX_AGE = 300.0
+
+
+class Node(NamedTuple):
+    """A cluster member: the Asterisk entity id, the ARI application, when last heard (seconds ago)."""
+
+    node: str
+    application: str
+    age: float
+
+    def __repr__(self):
+        return "Node(%r, app=%r, %.1fs ago)" % (self.node, self.application, self.age)
+
+
+class ClusterView:
+    """Members seen in announcements; shared by a client and its children."""
+
+    def __init__(self, bus, prefix, max_age=MAX_AGE):
+        self._bus = bus
+        self._prefix = prefix
+        self.max_age = max_age
+        self._members = {}
+        self._changed = GEvent()
+        self._sub = None
+        self._warned = False
+
+    def start(self):
+        """Subscribe to announcements and ask every server to announce (returns at once)."""
+        self._sub = self._bus.subscribe(announce_subject(self._prefix), self._on_announce)
+        self.ping()
+
+    def ping(self):
+        """Publish a ping: every live server announces itself at once."""
+        self._bus.publish(ping_subject(self._prefix), PING_PAYLOAD)
+
+    def _on_announce(self, msg):
+        try:
+            ann = Announcement.decode(msg.data)
+        except ProtocolError as exc:
+            if not self._warned:
+                self._warned = True
+                log.warning("ignoring an announcement that does not decode: %s (logged once)", exc)
+            return
+        key = (ann.node, ann.application)
+        if key not in self._members:
+            log.debug("cluster member %s/%s", ann.application, ann.node)
+        self._members[key] = time.monotonic()
+        self._changed.set()
+
+    def forget(self, node=None, app=None):
+        """Drop members (e.g. a server known to be gone) so broadcasts stop waiting for them."""
+        for n, a in list(self._members):
+            if (node is None or n == node) and (app is None or a == app):
+                del self._members[(n, a)]
+
+    def nodes(self, app=None):
+        """Live members (optionally of one application), oldest announcement first."""
+        now = time.monotonic()
+        out = [Node(n, a, now - seen) for (n, a), seen in self._members.items()
+               if now - seen <= self.max_age and (app is None or a == app)]
+        out.sort(key=lambda m: (m.application, m.node))
+        return out
+
+    def count(self, app=None, node=None):
+        """How many live members match ``app`` / ``node`` (empty or None = any)."""
+        now = time.monotonic()
+        n = 0
+        for (member_node, member_app), seen in self._members.items():
+            if now - seen > self.max_age:
+                continue
+            if app and member_app != app:
+                continue
+            if node and member_node != node:
+                continue
+            n += 1
+        return n
+
+    def wait(self, condition, timeout):
+        """Block until ``condition(self)`` is true or ``timeout`` passes; return the condition's value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = condition(self)
+            if value:
+                return value
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return value
+            self._changed.clear()
+            self._changed.wait(remaining)
+
+    def close(self):
+        if self._sub is not None:
+            sub, self._sub = self._sub, None
+            try:
+                sub.unsubscribe()
+            except Exception:
+                pass

@@ -1,0 +1,481 @@
+"""``Client``: the shared NATS connection, request routing and event subscriptions.
+
+A ``Client`` owns (or, for ``client.new()`` children, shares) one
+``_Connection``: the bus, the cluster view and the event router.  The
+connection is reference counted; closing the last client closes it.  Each
+client (parent or child) keeps its own subscriptions and listeners and
+releases exactly those on ``close()``.
+
+Requests are routed as in PROTOCOL.md section 5: a key with app and node goes
+to the exact server; otherwise it is a broadcast that stops waiting at the
+first success (or once every known matching server answered); lists gather
+from every matching server; creates go to one server (queue group) unless
+the key names a node.  Every call blocks the calling greenlet only, up to
+``timeout`` seconds per attempt, ``retries + 1`` attempts on timeout.
+"""
+import logging
+import os
+import uuid
+
+from gevent.pool import Group
+
+from ariproxy import errors
+from ariproxy.bus import Bus
+from ariproxy.errors import NotImplementedByServer, ProtocolError, Timeout, ValidationError
+from ariproxy.jsonutil import mask_url
+from ariproxy.protocol import (GENERIC_KIND, GENERIC_PAYLOAD_FIELD, GENERIC_SPEC, KINDS, Event, Key, Request,
+                               Response, generic_class, generic_result)
+from ariproxy.protocol.subjects import (LISTEN_QUEUE_GROUP, dialog_subject, event_pattern, normalize_prefix,
+                                        subject as make_subject, validate_token)
+
+from .cluster import ClusterView
+from .events import DEFAULT_QUEUE_SIZE, TERMINAL_EVENTS, Callback, EventRouter, Subscription
+
+__all__ = ["Client", "Listener", "DEFAULT_TIMEOUT", "DEFAULT_RETRIES"]
+
+log = logging.getLogger("ariproxy.client")
+
+DEFAULT_URL = "nats://127.0.0.1:4222"
+DEFAULT_TIMEOUT = 1.0
+DEFAULT_RETRIES = 1
+#: how long a broadcast waits for the first announcement when no server is known yet
+DISCOVERY_WAIT = 0.5
+URL_ENV = ("NATS_URI", "NATS_URL", "MESSAGEBUS_URL")
+
+
+def new_id():
+    """A fresh entity id (channel, bridge, playback, recording ids are chosen client-side)."""
+    return uuid.uuid4().hex
+
+
+class _Connection:
+    """One NATS connection shared by a client and its children (reference counted)."""
+
+    def __init__(self, url, prefix, name, bus=None):
+        self.url = url
+        self.prefix = prefix
+        self.owns_bus = bus is None
+        self.bus = bus if bus is not None else Bus(servers=url, name=name)
+        if self.owns_bus:
+            self.bus.connect()
+        self.router = EventRouter(self.bus)
+        self.cluster = ClusterView(self.bus, prefix)
+        self.cluster.start()
+        self.users = 1
+
+    def acquire(self):
+        self.users += 1
+
+    def release(self):
+        self.users -= 1
+        if self.users > 0:
+            return
+        self.cluster.close()
+        self.router.close()
+        if self.owns_bus:
+            try:
+                self.bus.close()
+            except Exception as exc:
+                log.debug("closing the bus: %s", exc)
+
+
+class Listener:
+    """``client.listen(handler)``: StasisStart distribution over a NATS queue group.
+
+    Every application instance listening with the same application name and
+    prefix gets each new call exactly once (PROTOCOL.md section 9).  The
+    handler runs in its own greenlet as ``handler(channel, event)``.
+    """
+
+    def __init__(self, client, handler, app, queue=LISTEN_QUEUE_GROUP):
+        self._client = client
+        self.handler = handler
+        self.app = app
+        self.queue = queue
+        self.handled = 0
+        self._greenlets = Group()
+        self._closed = False
+        self.subject = event_pattern(client.prefix, app)
+        self._sub = client._conn.bus.subscribe(self.subject, self._on_message, queue=queue)
+
+    def __repr__(self):
+        return "<Listener %s queue=%s handled=%d%s>" % (self.subject, self.queue, self.handled,
+                                                        " closed" if self._closed else "")
+
+    def _on_message(self, msg):
+        if self._closed or b"StasisStart" not in msg.data:
+            return
+        try:
+            event = Event.decode(msg.data)
+        except ProtocolError as exc:
+            log.warning("listen: undecodable event on %s: %s", msg.subject, exc)
+            return
+        if event.type != "StasisStart":
+            return
+        channel = event.body.get("channel") or {}
+        channel_id = channel.get("id") if isinstance(channel, dict) else None
+        if not channel_id:
+            log.warning("listen: StasisStart without a channel id on %s", msg.subject)
+            return
+        key = Key("channel", channel_id, event.asterisk_id or "", "", event.application or self.app)
+        # Subscribe to the channel now, before the handler runs, so it can wait for later events.
+        handle = self._client._handle_for(key, early=True)
+        self.handled += 1
+        self._greenlets.spawn(self._run, handle, event)
+
+    def _run(self, handle, event):
+        try:
+            self.handler(handle, event)
+        except Exception:
+            log.exception("listen handler %r failed for %r", self.handler, handle)
+
+    def join(self, timeout=None):
+        """Block until the running handlers finish (or ``timeout``)."""
+        self._greenlets.join(timeout=timeout)
+
+    def close(self):
+        """Stop taking calls; handlers already running go on."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._sub.unsubscribe()
+        except Exception as exc:
+            log.debug("listen unsubscribe: %s", exc)
+        client, self._client = self._client, None
+        if client is not None:
+            client._forget(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Client:
+    """A synchronous ARI client over ari-proxy servers (see the package docstring).
+
+    ``application`` defaults to ``$ARI_APPLICATION``; ``url`` to ``$NATS_URI``,
+    ``$NATS_URL`` or ``$MESSAGEBUS_URL`` (then ``nats://127.0.0.1:4222``).
+    ``timeout`` is per attempt in seconds; a request that gets no answer is
+    sent again ``retries`` times (creates are never re-sent: a second create
+    could succeed twice).  Connecting blocks until the NATS connection is up.
+    """
+
+    def __init__(self, application=None, url=None, prefix="ari.", timeout=DEFAULT_TIMEOUT,
+                 retries=DEFAULT_RETRIES, queue_size=DEFAULT_QUEUE_SIZE, name="ariproxy-client",
+                 *, bus=None, _parent=None):
+        if _parent is not None:
+            self._conn = _parent._conn
+            self._conn.acquire()
+        else:
+            if application is None:
+                application = os.environ.get("ARI_APPLICATION") or None
+            if url is None:
+                url = next((os.environ[v] for v in URL_ENV if os.environ.get(v)), DEFAULT_URL)
+            prefix = normalize_prefix(prefix)
+            self._conn = _Connection(url, prefix, name, bus=bus)
+        if application:
+            validate_token("application", application)
+        self.application = application or None
+        self.prefix = self._conn.prefix
+        if timeout is None or timeout <= 0:
+            raise ValidationError("timeout must be a positive number of seconds", "timeout")
+        if retries is None or retries < 0:
+            raise ValidationError("retries must be 0 or more", "retries")
+        self.timeout = float(timeout)
+        self.retries = int(retries)
+        self.queue_size = queue_size
+        self._owned = set()
+        self._closed = False
+        from .resources import attach_resources
+        attach_resources(self)
+
+    # -- lifetime ---------------------------------------------------------------
+    def new(self, timeout=None, retries=None, queue_size=None):
+        """A child client sharing this connection and cluster view, with its own subscriptions."""
+        self._check_open()
+        return Client(self.application, prefix=self.prefix,
+                      timeout=self.timeout if timeout is None else timeout,
+                      retries=self.retries if retries is None else retries,
+                      queue_size=self.queue_size if queue_size is None else queue_size,
+                      _parent=self)
+
+    def close(self):
+        """Close this client's subscriptions and listeners; the connection closes with its last user."""
+        if self._closed:
+            return
+        self._closed = True
+        for thing in list(self._owned):
+            thing.close()
+        self._owned.clear()
+        self._conn.release()
+
+    @property
+    def closed(self):
+        return self._closed
+
+    def _check_open(self):
+        if self._closed:
+            raise errors.AriProxyError("client is closed")
+
+    def _forget(self, thing):
+        self._owned.discard(thing)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        state = "closed" if self._closed else "%d subscriptions" % len(self._owned)
+        return "<Client app=%r %s prefix=%r %s>" % (self.application, mask_url(self._conn.url), self.prefix,
+                                                    state)
+
+    # -- cluster ------------------------------------------------------------------
+    @property
+    def bus(self):
+        """The shared ``ariproxy.bus.Bus``."""
+        return self._conn.bus
+
+    @property
+    def cluster(self):
+        return self._conn.cluster
+
+    def nodes(self, app=None):
+        """Servers seen in announcements (``Node(node, application, age)``), of ``app`` if given."""
+        return self._conn.cluster.nodes(app)
+
+    def ping(self, wait=0.0, count=None):
+        """Ask every server to announce; optionally block up to ``wait`` seconds for ``count`` members."""
+        cluster = self._conn.cluster
+        cluster.ping()
+        if wait and count:
+            cluster.wait(lambda c: c.count(self.application) >= count, wait)
+        return self.nodes()
+
+    # -- keys and handles ----------------------------------------------------------
+    def key(self, kind, id="", node="", dialog="", app=None):
+        """A Key in this client's application (``app`` overrides)."""
+        return Key(kind, id or "", node or "", dialog or "", self.application or "" if app is None else app)
+
+    def _handle_for(self, key, early=False):
+        from .handles import handle_class
+        return handle_class(key.kind)(self, key, early=early)
+
+    def handle(self, key):
+        """The handle (Channel, Bridge, ...) for a Key or its dict form."""
+        if not isinstance(key, Key):
+            key = Key.from_dict(key)
+        return self._handle_for(key)
+
+    # -- requests ----------------------------------------------------------------------
+    def _scope(self, key):
+        if key.app or not self.application:
+            return key
+        return key._replace(app=self.application)
+
+    def request(self, kind, key=None, payload_field=None, payload=None, cls=None, timeout=None):
+        """Send one request and return the ``Response`` (raises the mapped exception on error).
+
+        ``cls`` overrides the kinds table's class (get, get-list, data, command,
+        create).  Lists return a Response whose ``keys`` are gathered from every
+        matching server.
+        """
+        self._check_open()
+        if key is None:
+            key = Key()
+        elif not isinstance(key, Key):
+            key = Key.from_dict(key) or Key()
+        if cls is None:
+            spec = KINDS.get(kind)
+            if spec is None:
+                raise ValidationError("unknown request kind %r" % (kind,), "kind")
+            cls = spec.cls
+        data = Request(kind, key, payload_field, payload).encode()
+        timeout = self.timeout if timeout is None else timeout
+        if cls == "get-list":
+            return self._gather_list(kind, key, data, timeout)
+        wire_cls = "get" if cls == "get-list" else cls
+        subject = make_subject(self.prefix, wire_cls, key.app or None, key.node or None)
+        if cls == "create" or (key.app and key.node):
+            attempts = 1 if cls == "create" else self.retries + 1
+            return self._request_one(kind, subject, data, timeout, attempts)
+        return self._broadcast_first(kind, key, subject, data, timeout)
+
+    def _request_one(self, kind, subject, data, timeout, attempts):
+        for attempt in range(attempts):
+            try:
+                msg = self._conn.bus.request(subject, data, timeout=timeout)
+            except Timeout:
+                if attempt + 1 < attempts:
+                    log.debug("%s on %s: no answer in %.2fs, retrying", kind, subject, timeout)
+                    continue
+                raise Timeout("%s: no answer from %s within %.2fs (%d attempt%s)"
+                              % (kind, subject, timeout, attempts, "s" if attempts > 1 else "")) from None
+            resp = Response.decode(msg.data)
+            return resp.raise_for_error()
+
+    def _expected(self, key):
+        cluster = self._conn.cluster
+        n = cluster.count(key.app, key.node)
+        if n == 0:
+            # Just started (or nothing announced yet): give the ping a moment to be answered.
+            n = cluster.wait(lambda c: c.count(key.app, key.node), min(DISCOVERY_WAIT, self.timeout))
+        return n
+
+    def _broadcast_first(self, kind, key, subject, data, timeout):
+        """First successful answer of a broadcast; stops once every known server answered."""
+        expected = self._expected(key)
+        for attempt in range(self.retries + 1):
+            decoded = []
+
+            def until(msgs):
+                for m in msgs[len(decoded):]:
+                    try:
+                        decoded.append(Response.decode(m.data))
+                    except ProtocolError as exc:
+                        log.warning("%s: undecodable reply on %s: %s", kind, subject, exc)
+                        decoded.append(None)
+                if any(r is not None and r.ok for r in decoded):
+                    return True
+                return bool(expected) and len(msgs) >= max(expected, self._conn.cluster.count(key.app, key.node))
+
+            msgs = self._conn.bus.gather(subject, data, timeout=timeout, until=until)
+            until(msgs)
+            for r in decoded:
+                if r is not None and r.ok:
+                    return r
+            failures = [r for r in decoded if r is not None]
+            if failures:
+                raise _best_error(failures)
+            if attempt < self.retries:
+                log.debug("%s on %s: no answer in %.2fs, retrying", kind, subject, timeout)
+        raise Timeout("%s: no answer on %s within %.2fs (%d attempt%s)"
+                      % (kind, subject, timeout, self.retries + 1, "s" if self.retries else ""))
+
+    def _gather_list(self, kind, key, data, timeout):
+        """A List: gather from every matching server, concatenate ``keys``."""
+        subject = make_subject(self.prefix, "get", key.app or None, key.node or None)
+        if key.app and key.node:
+            expected = 1
+        else:
+            expected = self._expected(key)
+        for attempt in range(self.retries + 1):
+            msgs = self._conn.bus.gather(
+                subject, data, timeout=timeout,
+                until=lambda ms: bool(expected) and len(ms) >= max(expected, self._known(key)))
+            if msgs:
+                break
+            if attempt < self.retries:
+                log.debug("%s on %s: no answer in %.2fs, retrying", kind, subject, timeout)
+        else:
+            raise Timeout("%s: no answer on %s within %.2fs (%d attempt%s)"
+                          % (kind, subject, timeout, self.retries + 1, "s" if self.retries else ""))
+        keys, failures, seen = [], [], set()
+        for m in msgs:
+            try:
+                r = Response.decode(m.data)
+            except ProtocolError as exc:
+                log.warning("%s: undecodable reply on %s: %s", kind, subject, exc)
+                continue
+            if not r.ok:
+                failures.append(r)
+                continue
+            for k in r.keys:
+                if k not in seen:
+                    seen.add(k)
+                    keys.append(k)
+        if failures and len(failures) == len(msgs):
+            raise _best_error(failures)
+        for r in failures:
+            log.warning("%s: one server answered %r", kind, r.error)
+        return Response(keys=keys)
+
+    def _known(self, key):
+        if key.app and key.node:
+            return 1
+        return self._conn.cluster.count(key.app, key.node)
+
+    def generic(self, resource, operation, params=None, key=None, cls=None, timeout=None):
+        """Call an ARI operation that has no Go request kind, through the generic kind ``AriCall``.
+
+        ``params`` are named as in the Asterisk spec (path parameters too).
+        Returns ARI's result (JSON value, None, or bytes for a binary body).
+        A server that does not know the kind (a Go ari-proxy server) answers
+        ``Not implemented``: raised as ``NotImplementedByServer`` saying so.
+        """
+        key = self._scope(key or Key())
+        if cls is None:
+            cls = generic_class(resource, operation, key)
+        payload = GENERIC_SPEC.build_payload(resource, operation, params)
+        try:
+            resp = self.request(GENERIC_KIND, key, GENERIC_PAYLOAD_FIELD, payload, cls=cls, timeout=timeout)
+        except NotImplementedByServer as exc:
+            raise NotImplementedByServer(
+                "the ari-proxy server does not support %s.%s (it answered %r; a Go ari-proxy server only "
+                "knows its own request kinds)" % (resource, operation, exc.message)) from None
+        return generic_result(resp)
+
+    # -- events ---------------------------------------------------------------------------
+    def _subject_for(self, key):
+        if key is not None and key.dialog:
+            return dialog_subject(self.prefix, key.dialog)
+        app = (key.app if key is not None and key.app else None) or self.application
+        return event_pattern(self.prefix, app)
+
+    def _subscription(self, types, key, queue_size=None, terminal=()):
+        self._check_open()
+        sub = Subscription(self._conn.router, self._subject_for(key), types, key,
+                           maxsize=queue_size or self.queue_size, owner=self, terminal=terminal)
+        self._conn.router.add(sub)
+        self._owned.add(sub)
+        return sub
+
+    def subscribe(self, *event_types, key=None, queue_size=None):
+        """A ``Subscription`` to events of ``event_types`` (all when none given).
+
+        With ``key`` only events about that entity (or, for a key with a
+        dialog, the dialog's events).  Never blocks beyond a NATS write.
+        """
+        if key is not None and not isinstance(key, Key):
+            key = Key.from_dict(key)
+        if key is not None and not (key.id or key.dialog):
+            key = key if (key.node or key.app) else None
+        return self._subscription(event_types, key, queue_size)
+
+    def on(self, event_type, callback, key=None, queue_size=None):
+        """Call ``callback(event)`` for each event of ``event_type`` (a name, a list, or None for all)
+        in a greenlet of its own; returns a closable ``Callback``."""
+        types = () if event_type is None else ((event_type,) if isinstance(event_type, str) else tuple(event_type))
+        sub = self.subscribe(*types, key=key, queue_size=queue_size)
+        cb = Callback(sub, callback)
+        return cb
+
+    def _early_subscription(self, key):
+        """The subscription a client-created entity gets before its create request is sent."""
+        return self._subscription((), key, terminal=TERMINAL_EVENTS.get(key.kind, ()))
+
+    def listen(self, handler, queue=LISTEN_QUEUE_GROUP):
+        """Distribute new calls (StasisStart) among every instance listening with this application:
+        each call reaches exactly one.  ``handler(channel, event)`` runs in its own greenlet.
+        Returns a ``Listener`` (``close()`` it to stop)."""
+        self._check_open()
+        if not self.application:
+            raise ValidationError("listen() needs an application (Client(application=...) or ARI_APPLICATION)",
+                                  "application")
+        listener = Listener(self, handler, self.application, queue)
+        self._owned.add(listener)
+        return listener
+
+
+def _best_error(responses):
+    """The exception for a set of failed answers: a real failure beats 'not found here'."""
+    excs = [errors.error_from_text(r.error) for r in responses]
+    for exc in excs:
+        if not isinstance(exc, errors.NotFound):
+            return exc
+    return excs[0]
+
