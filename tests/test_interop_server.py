@@ -29,11 +29,14 @@ object).  Each Python reply is then held against the Go reply:
 Known, intended divergences (Go defects not copied, differences of the ARI
 backend) are listed in ``DIVERGENCES`` with the reason.
 """
+import json
+
 import pytest
 
 from ariproxy import errors
 from ariproxy.protocol import KINDS
 from tests.support import gowire
+from tests.support.wait import wait_for
 
 APP = "testapp"
 NODE = "00:11:22:33:44:55"
@@ -206,3 +209,119 @@ def test_every_go_kind_is_replayed_against_the_python_server():
     replayed = {gowire.kind_of(xid) for xid in REPLAYED}
     two_only = {x.kind for x in gowire.exchanges(("two",))} - replayed
     assert kinds - replayed - two_only == set()
+
+
+# -- events ---------------------------------------------------------------------
+
+EVENT_NAMES = sorted(gowire.load_events_json()) if gowire.recordings_available() else []
+
+
+@pytest.fixture(scope="module")
+def replayed(stack, replayer):
+    """Every recorded request replayed, plus the events the recording's fake Asterisk sent
+    unprompted (a subscribed device state changing), and the stream settled."""
+    replayer.replay_all()
+    for method, path, params in (
+            ("POST", "/applications/%s/subscription" % APP, {"eventSource": "deviceState:Stasis:ev-device"}),
+            ("PUT", "/deviceStates/Stasis:ev-device", {"deviceState": "INUSE"})):
+        r = stack.ari(method, path, params=params)
+        assert r.status_code < 300, (path, r.status_code, r.text)
+    # events of one app arrive in order: once this one is in, everything before it is too
+    wait_for(lambda: stack.events_of("DeviceStateChanged"), 5, message="DeviceStateChanged published")
+    return stack
+
+
+def _best_match(recorded, candidates):
+    """The report of the candidate closest to the recorded shape (fewest errors)."""
+    best = None
+    for subject, payload in candidates:
+        report = gowire.ShapeReport(gowire.shape_diff(recorded, payload), subject)
+        if best is None or len(report.errors) < len(best.errors):
+            best = report
+        if report.ok:
+            break
+    return best
+
+
+@pytest.mark.parametrize("name", EVENT_NAMES)
+def test_python_events_carry_every_field_of_go_events(replayed, name):
+    cls, event_type = name.split(":")
+    rec = gowire.load_events_json()[name]
+    recorded = rec["payload"]
+    prefix = "ari.%s." % cls
+    got = [(s, p) for s, p in replayed.events
+           if s.startswith(prefix) and isinstance(p, dict) and p.get("type") == event_type]
+    if not got:
+        pytest.skip("the simulator sent no %s during the replayed scenarios" % name)
+    for subject, payload in got:
+        assert payload["application"] == APP and payload["asterisk_id"] == NODE, (subject, payload)
+        assert gowire.GO_TIMESTAMP.match(payload["timestamp"]), (subject, payload["timestamp"])
+        if cls == "dialogevent":
+            assert payload.get("dialog") == subject.split(".", 2)[2], (subject, payload.get("dialog"))
+        else:
+            assert subject == "ari.event.%s.%s" % (APP, NODE), subject
+    # events of one type differ by what they reference (a global ChannelVarset has no
+    # channel): at least one published event has every field the Go event has
+    report = _best_match(recorded, got)
+    assert report.ok, "%s\nGo:     %s" % (report, gowire.clip(recorded, 400))
+
+
+# -- Go defects the Python server must not copy ----------------------------------
+
+def _channel_model(stack, channel_id):
+    r = stack.ari("GET", "/channels/%s" % channel_id)
+    assert r.status_code == 200, (r.status_code, r.text)
+    return r.json()
+
+
+def test_events_without_entities_are_published(replayed):
+    """Go never publishes ApplicationReplaced (it has no entity key); Python does."""
+    replayed.sim.asterisk.emit("ApplicationReplaced", {"application": APP}, apps=[APP])
+    events = wait_for(lambda: replayed.events_of("ApplicationReplaced"), 5,
+                      message="ApplicationReplaced published")
+    assert events[0]["application"] == APP and events[0]["asterisk_id"] == NODE
+
+
+def test_unknown_event_types_are_forwarded_and_the_server_keeps_serving(replayed):
+    """ChannelToneDetected crashes the Go server (unknown type); Python forwards it."""
+    r = replayed.ari("POST", "/channels/create", params={"endpoint": "PJSIP/bob", "app": APP,
+                                                         "channelId": "tone-1"})
+    assert r.status_code < 300, r.text
+    replayed.sim.asterisk.emit("ChannelToneDetected", {"channel": _channel_model(replayed, "tone-1")},
+                               apps=[APP])
+    events = wait_for(lambda: replayed.events_of("ChannelToneDetected"), 5, message="unknown type forwarded")
+    assert events[0]["channel"]["id"] == "tone-1"
+    msg = replayed.bus.request("ari.data.%s.%s" % (APP, NODE), b'{"kind":"AsteriskInfo","key":{}}', timeout=3)
+    assert json.loads(bytes(msg.data))["error"] == ""
+
+
+def test_channel_language_and_protocol_id_are_kept(replayed):
+    """Go's re-encoding drops channel ``language`` and ``protocol_id``; Python keeps what ARI sent."""
+    sent = [p["channel"] for s, p in replayed.events
+            if isinstance(p, dict) and p.get("type") == "StasisStart" and "channel" in p]
+    assert sent, "no StasisStart published"
+    for field in ("language", "protocol_id"):
+        assert all(field in ch for ch in sent), "%s dropped from %s" % (
+            field, [ch["id"] for ch in sent if field not in ch])
+
+
+def test_mailbox_list_returns_keys(replayer):
+    """Go's MailboxList answers ``{"error":""}`` with no keys; Python lists the mailboxes."""
+    reply = replayer.result("main-0455-MailboxList").reply
+    assert {"kind": "mailbox", "id": "1000@default", "node": NODE, "app": APP} in reply.get("keys", []), reply
+
+
+@pytest.mark.parametrize("xid", ["main-0470-SoundList", "main-0473-SoundList"])
+def test_sound_list_keys_have_ids(replayer, xid):
+    """Go's SoundList keys lack ``id``; Python's name the sound."""
+    reply = replayer.result(xid).reply
+    assert reply.get("keys"), reply
+    assert all(k.get("kind") == "sound" and k.get("id") for k in reply["keys"]), reply["keys"]
+
+
+def test_null_key_is_answered_and_the_server_keeps_serving(replayer):
+    """``{"kind":"ChannelAnswer","key":null}`` crashes the Go server; Python answers an error."""
+    crash = replayer.result("crash-0006-ChannelAnswer").reply
+    assert crash and crash["error"], crash
+    after = replayer.result("crash-0008-AsteriskInfo").reply
+    assert after and after["error"] == "" and "asterisk" in after["data"], after
