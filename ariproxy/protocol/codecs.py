@@ -148,8 +148,9 @@ def read_asterisk_config(p):
     for i, t in enumerate(tuples):
         if not isinstance(t, dict):
             _fail(f, "tuples[%d]" % i, "an object", t)
-        fields.append({"attribute": get_str(t, f, "tuples[%d].attribute" % i, required=True),
-                       "value": get_str(t, f, "tuples[%d].value" % i)})
+        where = "%s.tuples[%d]" % (f, i)
+        fields.append({"attribute": get_str(t, where, "attribute", required=True),
+                       "value": get_str(t, where, "value")})
     return {"fields": fields}
 
 
