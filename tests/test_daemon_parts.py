@@ -103,6 +103,19 @@ def test_sighup_style_reopen_starts_a_new_file(tmp_path, fresh_logger):
     assert "after rotation" not in (tmp_path / "ari-proxy.log.1").read_text()
 
 
+def test_syslog_gets_redacted_records(tmp_path, fresh_logger):
+    path = str(tmp_path / "log.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(path)
+        sock.settimeout(5)
+        cfg = load_config(["--no-config", "--syslog", "--ari-password", SECRET], environ={})
+        assert setup_logging(cfg, logger=fresh_logger, syslog_address=path) == []
+        fresh_logger.error("password is %s", SECRET)
+        record = sock.recv(4096).decode()
+    assert record.startswith("<27>ari-proxy[%d]: ERROR test-daemon-logging: password is ***" % os.getpid())
+    assert SECRET not in record
+
+
 def test_sd_notify_sends_to_the_notify_socket(tmp_path, monkeypatch):
     path = str(tmp_path / "notify.sock")
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:

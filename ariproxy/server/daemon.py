@@ -174,12 +174,13 @@ def _url_secrets(urls):
     return found
 
 
-def setup_logging(cfg, stderr=True, logger=None):
+def setup_logging(cfg, stderr=True, logger=None, syslog_address=None):
     """Configure ``logger`` (default: the root logger) from ``cfg``; returns the file handlers.
 
     Destinations: ``log_file`` and/or ``syslog``; else stderr.  In daemon
     mode stderr is gone, so with neither a log file nor syslog the daemon
-    logs to syslog.  Every handler redacts the configured secrets.
+    logs to syslog (``syslog_address``: default ``/dev/log``, else UDP
+    localhost:514).  Every handler redacts the configured secrets.
     """
     root = logging.getLogger() if logger is None else logger
     for handler in list(root.handlers):
@@ -194,7 +195,7 @@ def setup_logging(cfg, stderr=True, logger=None):
         handlers.append(handler)
         files.append(handler)
     if cfg.syslog or (cfg.daemon and not cfg.log_file):
-        address = "/dev/log" if os.path.exists("/dev/log") else ("localhost", 514)
+        address = syslog_address or ("/dev/log" if os.path.exists("/dev/log") else ("localhost", 514))
         handler = logging.handlers.SysLogHandler(address=address,
                                                  facility=logging.handlers.SysLogHandler.LOG_DAEMON)
         handler.setFormatter(logging.Formatter(SYSLOG_FORMAT))
@@ -211,6 +212,12 @@ def setup_logging(cfg, stderr=True, logger=None):
 
 # -- detaching -------------------------------------------------------------
 
+# gevent's os.close defers closing until its loop runs; the launcher below
+# blocks in os.read without a loop, so it must close for real (or it would
+# hold the pipe's write end itself and never see EOF).
+_real_close = monkey.get_original("os", "close")
+
+
 def daemonize():
     """Double fork into a session-less background process; returns (in the daemon) a notify function.
 
@@ -220,7 +227,7 @@ def daemonize():
     """
     read_fd, write_fd = os.pipe()
     if os.fork() > 0:
-        os.close(write_fd)
+        _real_close(write_fd)
         chunks = []
         while True:
             chunk = os.read(read_fd, 4096)
@@ -233,7 +240,7 @@ def daemonize():
         sys.stderr.write("ari-proxy: %s\n" % (report.strip() or "daemon exited during startup (see its log)"))
         sys.stderr.flush()
         os._exit(EXIT_FAILURE)
-    os.close(read_fd)
+    _real_close(read_fd)
     os.setsid()
     if os.fork() > 0:
         os._exit(EXIT_OK)   # the session leader goes; the daemon can never regain a terminal
@@ -243,7 +250,7 @@ def daemonize():
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     if devnull > 2:
-        os.close(devnull)
+        _real_close(devnull)
 
     def notify(error=None):
         nonlocal write_fd
@@ -253,7 +260,7 @@ def daemonize():
             os.write(write_fd, b"OK\n" if error is None else error.encode("utf-8", "replace"))
         except OSError:
             pass
-        os.close(write_fd)
+        _real_close(write_fd)
         write_fd = None
 
     return notify

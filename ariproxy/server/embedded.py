@@ -168,7 +168,10 @@ class EmbeddedServices:
         try:
             self.nats_proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                               stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
-                                              close_fds=True)
+                                              close_fds=True,
+                                              # own process group: a terminal's Ctrl-C reaches only us,
+                                              # so NATS stays up while the server drains, then we stop it
+                                              start_new_session=True)
         except OSError as e:
             raise EmbeddedError("cannot run %s: %s" % (binary, e)) from None
         url = "nats://%s:%d" % (LOOPBACK, port)
