@@ -223,9 +223,19 @@ def replayed(stack, replayer):
     replayer.replay_all()
     for method, path, params in (
             ("POST", "/applications/%s/subscription" % APP, {"eventSource": "deviceState:Stasis:ev-device"}),
-            ("PUT", "/deviceStates/Stasis:ev-device", {"deviceState": "INUSE"})):
+            ("PUT", "/deviceStates/Stasis:ev-device", {"deviceState": "INUSE"}),
+            # a subscribed, empty bridge deleted: BridgeDestroyed (Asterisk sends none for an
+            # unsubscribed bridge, nor for one whose channels left: the recording's br-1)
+            ("POST", "/bridges/ev-br", {"type": "mixing"}),
+            ("POST", "/applications/%s/subscription" % APP, {"eventSource": "bridge:ev-br"}),
+            ("DELETE", "/bridges/ev-br", {})):
         r = stack.ari(method, path, params=params)
         assert r.status_code < 300, (path, r.status_code, r.text)
+    # Asterisk sends BridgeCreated only to subscribe-all applications, which a server is
+    # not; sent here as Go's fake Asterisk did, for br-3, bound to dialog dlg-3 in main.
+    r = stack.ari("GET", "/bridges/br-3")
+    assert r.status_code == 200, (r.status_code, r.text)
+    stack.sim.asterisk.emit("BridgeCreated", {"bridge": r.json()}, apps=[APP])
     # events of one app arrive in order: once this one is in, everything before it is too
     wait_for(lambda: stack.events_of("DeviceStateChanged"), 5, message="DeviceStateChanged published")
     return stack
