@@ -170,6 +170,11 @@ def test_foreground_serves_pings_and_sigterm_exits_0(daemon_factory, simulator, 
 
     got = announcements(auth_nats.auth_url)
     assert {"node": "02:fc:00:00:00:07", "application": "demo"} in got
+    # the one-shot check the ready log line suggests
+    ping = subprocess.run([sys.executable, BIN, "--ping", "--no-config", "--nats-url", auth_nats.auth_url],
+                          env=clean_env(), capture_output=True, text=True, timeout=START)
+    assert ping.returncode == 0, ping.stderr
+    assert "node 02:fc:00:00:00:07 application demo" in ping.stdout
 
     d.proc.send_signal(signal.SIGTERM)
     assert d.proc.wait(timeout=START) == 0
@@ -263,6 +268,12 @@ def test_init_script_start_status_reload_stop(simulator, nats_server, tmp_path):
         assert init("reload").returncode == 0
         wait_for(lambda: "SIGHUP: log file reopened" in read(logfile), START)
 
+        restarted = init("restart")
+        assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+        assert gone(pid)
+        pid = int(pidfile.read_text())
+        assert "started (pid %d)" % pid in restarted.stdout and not gone(pid)
+
         stopped = init("stop")
         assert stopped.returncode == 0 and "stopped" in stopped.stdout
         assert gone(pid) and not pidfile.exists()
@@ -333,3 +344,9 @@ def test_unreachable_embedded_off_keeps_retrying_until_sigterm(daemon_factory):
     d.wait_log("(attempt 2)")
     d.proc.send_signal(signal.SIGTERM)
     assert d.proc.wait(timeout=START) == 0
+
+
+def test_ping_without_servers_fails_clearly(nats_server):
+    ping = subprocess.run([sys.executable, BIN, "--ping", "--no-config", "--nats-url", nats_server.url],
+                          env=clean_env(), capture_output=True, text=True, timeout=START)
+    assert ping.returncode == 1 and "no announcement" in ping.stderr

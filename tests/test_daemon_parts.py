@@ -152,6 +152,9 @@ def test_cli_fatal_startup_errors_are_clear(tmp_path):
     result = cli("--foreground", "--log-file", str(tmp_path / "no-such-dir" / "x.log"))
     assert result.returncode == 1
     assert "cannot open log file" in result.stderr
+    result = cli("--foreground", "--embedded", "off", "--pidfile", str(tmp_path / "no-such-dir" / "x.pid"))
+    assert result.returncode == 1
+    assert "cannot write pidfile" in result.stderr
     result = cli("--daemon", "--foreground")
     assert result.returncode == 2 and "not allowed with argument" in result.stderr
     result = cli("--version")
