@@ -385,7 +385,11 @@ class Client:
                 failures.append(r)
                 continue
             for k in r.keys:
-                if k not in seen:
+                # the same entity from two servers of one node/app counts once (id-less keys,
+                # a Go SoundList quirk, cannot be told apart: all kept)
+                if not k.id:
+                    keys.append(k)
+                elif k not in seen:
                     seen.add(k)
                     keys.append(k)
         if failures and len(failures) == len(msgs):
