@@ -114,6 +114,10 @@ class GenericSpec:
         call = self.plan(request, app)
         return call.path_params, call.params
 
+    def answer(self, request, call, result, node, app, content_type=None):
+        """The Response carrying ARI's result (see generic_response)."""
+        return generic_response(result, content_type)
+
     def build_payload(self, resource, operation, params=None):
         _check_operation(resource, operation)
         return {"resource": resource, "operation": operation, "params": dict(params or {})}

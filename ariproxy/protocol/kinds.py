@@ -27,10 +27,10 @@ play without ``playback_id``) are generated in ``plan``: ``<32 hex>-<tag>``.
 import uuid
 from typing import NamedTuple
 
-from ariproxy.errors import ProtocolError
+from ariproxy.errors import NotFound, ProtocolError
 
 from . import codecs
-from .messages import Key, Request
+from .messages import EntityData, Key, Request, Response
 from .operations import ARI_OPERATIONS
 from .wire import short
 
@@ -221,6 +221,59 @@ class KindSpec:
         call = self.plan(request, app)
         return call.path_params, call.params
 
+    def answer(self, request, call, result, node, app):
+        """The Response for ``result`` (what ARI returned for ``call``; None when nothing was called).
+
+        Shapes as the Go server's: lists -> ``keys`` (node and app filled);
+        data -> EntityData with the entity's ``key``; gets, creates and
+        staging -> ``key``; commands -> ``{"error":""}`` (RecordingStoredCopy
+        also returns the copy's key).  Raises ``NotFound`` when a selected
+        log channel is not in the list, ProtocolError when ARI's answer has
+        an unexpected shape.
+        """
+        if call.select is not None:
+            result = _select(result, call.select, self.key_kind)
+        if self.cls == "get-list":
+            if result is None:
+                result = []
+            if not isinstance(result, list):
+                raise ProtocolError("%s: ARI returned %s, expected a list" % (self.kind, type(result).__name__))
+            keys = []
+            for item in result:
+                entity = entity_id(self.list_kind, item)
+                if entity:
+                    keys.append(Key(self.list_kind, entity, node, "", app))
+            return Response(keys=keys)
+        if self.cls == "data":
+            return Response(data=self._entity_data(request, result, node, app))
+        if call.result is not None:
+            if self.result_kind == "bridge" and request.key.id:
+                # Go answers a bridge create with the request's own key (dialog included)
+                key = request.key.with_(kind="bridge", node=node, app=app)
+            else:
+                key = Key(call.result.kind, call.result.id, node, "", app)
+            return Response(key=key)
+        return Response()
+
+    def _entity_data(self, request, result, node, app):
+        field = self.data_field
+        if field == "variable":
+            value = result.get("value") if isinstance(result, dict) else result
+            if value is None:
+                value = ""
+            if not isinstance(value, str):
+                value = str(value)
+            return EntityData("variable", value)
+        if self.key_kind == "config":
+            parts = request.key.id.split("/", 2)
+            result = {"Class": parts[0], "Type": parts[1], "Name": parts[2], "Fields": result or []}
+        if not isinstance(result, dict):
+            raise ProtocolError("%s: ARI returned %s, expected an object" % (self.kind, type(result).__name__))
+        if self.key_kind is None:
+            return EntityData(field, result)
+        entity = entity_id(self.key_kind, result) or request.key.id
+        return EntityData.build(field, result, Key(self.key_kind, entity, node, "", app))
+
     # ------------------------------------------------------------ client side
 
     def build_payload(self, **kwargs):
@@ -372,8 +425,14 @@ def _select_logging(spec, request, call, app):
     return call._replace(path_params={}, select=request.key.id)
 
 
-def _no_bindings(spec, request, call, app):
-    return call._replace(bindings=())
+def _select(items, name, key_kind):
+    """The item of a list ARI answer whose id is ``name`` (log channels are only listed)."""
+    if not isinstance(items, list):
+        raise ProtocolError("ARI returned %s, expected a list" % type(items).__name__)
+    for item in items:
+        if entity_id(key_kind, item) == name:
+            return item
+    raise NotFound("%s %s not found" % (key_kind, short(name)))
 
 
 # ---------------------------------------------------------------- the table
