@@ -11,6 +11,6 @@ status.  The daemon (``bin/ari-proxy``: config, CLI, pidfile, logging) is
 ``ariproxy.server.daemon``.  Use with gevent monkey patching.
 """
 from ariproxy.server.core import ARI_DOWN, Server
-from ariproxy.server.dialogs import DESTROY_EVENTS, DialogBindings
+from ariproxy.server.dialogs import DialogBindings
 
-__all__ = ["Server", "ARI_DOWN", "DialogBindings", "DESTROY_EVENTS"]
+__all__ = ["Server", "ARI_DOWN", "DialogBindings"]

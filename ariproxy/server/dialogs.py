@@ -5,7 +5,8 @@ request touches; from then on every event referencing one of those entities
 is also published on ``<prefix>dialogevent.<dialog>``.  The Go server never
 forgets a binding; this table drops an entity's bindings when Asterisk says
 the entity is gone (``ChannelDestroyed``, ``BridgeDestroyed``,
-``PlaybackFinished``, ``RecordingFinished``, ``RecordingFailed``) and, as a
+``PlaybackFinished``, ``RecordingFinished``, ``RecordingFailed``: the
+protocol layer's ``Event.destroys()``) and, as a
 last resort against entities that never end (staged but never created,
 endpoints, device states), evicts the oldest entity past ``max_entities``.
 
@@ -14,17 +15,7 @@ method yields).
 """
 from collections import OrderedDict
 
-__all__ = ["DialogBindings", "DESTROY_EVENTS"]
-
-# Event type -> the key kind whose entity that event ends.
-DESTROY_EVENTS = {
-    "ChannelDestroyed": "channel",
-    "BridgeDestroyed": "bridge",
-    "PlaybackFinished": "playback",
-    "RecordingFinished": "liverecording",
-    "RecordingFailed": "liverecording",
-}
-
+__all__ = ["DialogBindings"]
 
 class DialogBindings:
     """``(kind, id) -> {dialog, ...}``, bounded.
@@ -88,17 +79,6 @@ class DialogBindings:
     def forget(self, kind, entity_id):
         """Drop every binding of one entity; True when it had any."""
         return self._by_entity.pop((kind, entity_id), None) is not None
-
-    def forget_destroyed(self, event_type, keys):
-        """Drop the bindings of the entity an end-of-life event ends; returns how many entities went."""
-        kind = DESTROY_EVENTS.get(event_type)
-        if kind is None:
-            return 0
-        dropped = 0
-        for key in keys:
-            if key.kind == kind and self.forget(kind, key.id):
-                dropped += 1
-        return dropped
 
     def clear(self):
         """Forget everything (the Asterisk behind the server was replaced)."""

@@ -12,7 +12,6 @@ counted.  It blocks only as long as ``bus.publish`` does (a buffered write).
 """
 import logging
 
-from ariproxy import jsonutil
 from ariproxy.protocol import subjects
 
 __all__ = ["EventForwarder"]
@@ -49,45 +48,23 @@ class EventForwarder:
         if not node:
             return
         app = self.application
-        body = None
-        raw = getattr(event, "raw", None)
-        if (raw and event.application == app and event.asterisk_id == node
-                and event.type and event.timestamp):
-            payload = raw if isinstance(raw, bytes) else bytes(raw, "utf-8") if isinstance(raw, str) else bytes(raw)
-            self.stats["raw_events"] += 1
-        else:
-            body = self._envelope(event, app, node)
-            payload = jsonutil.dumps(body)
+        # Asterisk's frame usually has the envelope already: then these are its very bytes.
+        payload = event.encode(application=app, asterisk_id=node)
         self._publish(subjects.event_subject(self.prefix, app, node), payload)
         self.stats["events"] += 1
+        if payload is event.raw:
+            self.stats["raw_events"] += 1
 
-        keys = event.keys()
-        if not keys or not len(self.bindings):
+        bindings = self.bindings
+        if not len(bindings):
             return
-        dialogs = self.bindings.dialogs_for(keys)
-        if dialogs:
-            if body is None:
-                body = self._envelope(event, app, node)
-            for dialog in dialogs:
-                body["dialog"] = dialog
-                try:
-                    subject = subjects.dialog_subject(self.prefix, dialog)
-                except Exception:  # a token that was valid when bound always is; be safe anyway
-                    continue
-                self._publish(subject, jsonutil.dumps(body))
-                self.stats["dialog_events"] += 1
-        dropped = self.bindings.forget_destroyed(event.type, keys)
-        if dropped:
-            self.stats["bindings_dropped"] += dropped
-
-    @staticmethod
-    def _envelope(event, app, node):
-        body = dict(event.body) if isinstance(event.body, dict) else {}
-        body["application"] = app
-        body["asterisk_id"] = node
-        if event.type:
-            body["type"] = event.type
-        if event.timestamp and not body.get("timestamp"):
-            body["timestamp"] = event.timestamp
-        body.pop("dialog", None)
-        return body
+        keys = event.keys()
+        if not keys:
+            return
+        for dialog in bindings.dialogs_for(keys):
+            self._publish(subjects.dialog_subject(self.prefix, dialog),
+                          event.encode(application=app, asterisk_id=node, dialog=dialog))
+            self.stats["dialog_events"] += 1
+        for key in event.destroys():
+            if bindings.forget(key.kind, key.id):
+                self.stats["bindings_dropped"] += 1

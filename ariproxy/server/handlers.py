@@ -18,19 +18,13 @@ import logging
 
 from ariproxy import errors
 from ariproxy.jsonutil import mask_url
-from ariproxy.protocol import KINDS, Key, Response, entity_id
+from ariproxy.protocol import GENERIC_SPEC, Key, Response, entity_id, generic_response, spec_for
 
 __all__ = ["RequestHandler", "error_response_text", "NOT_IMPLEMENTED"]
 
 log = logging.getLogger("ariproxy.server.requests")
 
 NOT_IMPLEMENTED = "Not implemented"
-
-try:  # the project's generic kind (any ARI operation): protocol layer, when present
-    from ariproxy.protocol import GENERIC_KIND
-except ImportError:  # pragma: no cover - until the protocol layer ships it
-    GENERIC_KIND = None
-
 
 def error_response_text(exc):
     """The ``error`` string of a Response for an exception raised while serving a request."""
@@ -65,12 +59,9 @@ class RequestHandler:
             request.key.validate()
         except errors.ProtocolError as e:
             return Response(error="bad request: %s" % e)
-        spec = KINDS.get(request.kind)
+        spec = spec_for(request.kind)
         if spec is None:
-            if GENERIC_KIND is not None and request.kind == getattr(GENERIC_KIND, "kind", GENERIC_KIND):
-                spec = GENERIC_KIND if hasattr(GENERIC_KIND, "plan") else None
-            if spec is None:
-                return Response(error=NOT_IMPLEMENTED)
+            return Response(error=NOT_IMPLEMENTED)
         server = self.server
         try:
             call = spec.plan(request, app=server.application)
@@ -127,6 +118,8 @@ class RequestHandler:
         return Key(kind, entity, server.node, dialog, server.application)
 
     def _respond(self, spec, request, call, result):
+        if spec is GENERIC_SPEC:
+            return generic_response(result)
         cls = spec.cls
         dialog = request.key.dialog
         if cls == "data":
@@ -148,9 +141,19 @@ class RequestHandler:
 
     @staticmethod
     def _select(result, name):
+        # Asterisk lists file channels by full path; callers name them as created (relative).
+        suffix = "/" + name
+        fallback = None
         for item in result or ():
-            if isinstance(item, dict) and item.get("channel") == name:
+            if not isinstance(item, dict):
+                continue
+            channel = item.get("channel")
+            if channel == name:
                 return item
+            if fallback is None and isinstance(channel, str) and channel.endswith(suffix):
+                fallback = item
+        if fallback is not None:
+            return fallback
         raise _not_found("log channel", name)
 
     def _data(self, spec, request, call, result):
@@ -169,6 +172,7 @@ class RequestHandler:
                                "Name": path.get("id", ""), "Fields": result if isinstance(result, list) else []}}
         if call.select is not None:
             result = self._select(result, call.select)
+            return {field: dict(result, key=self._key(spec.key_kind, call.select, dialog).to_dict())}
         if not isinstance(result, dict):
             raise errors.ServerError("ARI answered %s with %s, not an object" % (request.kind, type(result).__name__))
         kind = spec.key_kind
