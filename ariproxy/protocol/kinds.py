@@ -429,9 +429,17 @@ def _select(items, name, key_kind):
     """The item of a list ARI answer whose id is ``name`` (log channels are only listed)."""
     if not isinstance(items, list):
         raise ProtocolError("ARI returned %s, expected a list" % type(items).__name__)
+    suffix = "/" + name
+    fallback = None
     for item in items:
-        if entity_id(key_kind, item) == name:
+        entity = entity_id(key_kind, item)
+        if entity == name:
             return item
+        # Asterisk lists file log channels by full path; callers name them as created
+        if fallback is None and entity.endswith(suffix):
+            fallback = item
+    if fallback is not None:
+        return fallback
     raise NotFound("%s %s not found" % (key_kind, short(name)))
 
 
