@@ -529,7 +529,8 @@ class Replayer:
     ``before`` maps an exchange id to a callable run just before it is sent;
     ``retarget`` maps an exchange id or a scenario to a :class:`Retarget` (both
     apply, the exchange's first).  Each send blocks up to
-    ``timeout`` (``quiet_timeout`` when the recording shows no reply).
+    ``timeout`` (``quiet_timeout`` when the recording shows no reply) or until
+    ``max_replies`` arrived (``"recorded"``: as many as the Go servers sent).
     """
 
     def __init__(self, bus, scenarios, retarget=None, before=None, timeout=3.0, quiet_timeout=0.5,
@@ -575,7 +576,10 @@ class Replayer:
             self.bus.publish(subject, raw)
             self.bus.flush()
             return Replayed(x, subject, raw, [])
-        msgs = self.bus.gather(subject, raw, timeout=timeout, max_replies=self.max_replies)
+        limit = self.max_replies
+        if limit == "recorded":   # as many as the Go servers sent (at least one)
+            limit = max(1, len(x.replies))
+        msgs = self.bus.gather(subject, raw, timeout=timeout, max_replies=limit)
         replies = []
         for m in msgs:
             try:
