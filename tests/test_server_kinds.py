@@ -219,7 +219,8 @@ def case_AsteriskLoggingCreate(c):
 def case_AsteriskLoggingData(c):
     name = c.log_channel()
     r = c.req("AsteriskLoggingData", c.key("logging", name))
-    assert r.data["log"]["channel"] == "/var/log/asterisk/" + name and r.data["log"]["key"]["id"] == name
+    assert r.data["log"]["channel"] == "/var/log/asterisk/" + name
+    assert r.data["log"]["key"]["id"] == "/var/log/asterisk/" + name
 
 
 def case_AsteriskLoggingDelete(c):

@@ -18,13 +18,14 @@ import logging
 
 from ariproxy import errors
 from ariproxy.jsonutil import mask_url
-from ariproxy.protocol import GENERIC_SPEC, Key, Response, entity_id, generic_response, spec_for
+from ariproxy.protocol import Response, spec_for
 
 __all__ = ["RequestHandler", "error_response_text", "NOT_IMPLEMENTED"]
 
 log = logging.getLogger("ariproxy.server.requests")
 
 NOT_IMPLEMENTED = "Not implemented"
+
 
 def error_response_text(exc):
     """The ``error`` string of a Response for an exception raised while serving a request."""
@@ -40,10 +41,6 @@ def error_response_text(exc):
     if isinstance(exc, errors.ARIError):
         return str(exc)
     return "internal error: %s: %s" % (type(exc).__name__, exc)
-
-
-def _not_found(what, name):
-    return errors.NotFound("%s %r not found" % (what, name), status=404, reason="Not Found")
 
 
 class RequestHandler:
@@ -77,7 +74,11 @@ class RequestHandler:
             result = None
             if call.operation is not None:
                 result = server.ari.call(call.resource, call.operation, **call.all_params)
-            return self._respond(spec, request, call, result)
+            try:
+                return self._respond(spec, request, call, result)
+            except errors.ProtocolError as e:
+                raise errors.ServerError("unexpected answer from ARI: %s" % e, status=502,
+                                         reason="Bad Gateway") from None
         except Exception as e:
             # The entity was never made: its fresh bindings would only wait for eviction.
             for kind, entity in new_bindings:
@@ -113,71 +114,27 @@ class RequestHandler:
 
     # -- responses ------------------------------------------------------------------------------
 
-    def _key(self, kind, entity, dialog=""):
-        server = self.server
-        return Key(kind, entity, server.node, dialog, server.application)
-
     def _respond(self, spec, request, call, result):
-        if spec is GENERIC_SPEC:
-            return generic_response(result)
-        cls = spec.cls
-        dialog = request.key.dialog
-        if cls == "data":
-            return Response(data=self._data(spec, request, call, result))
-        if cls == "get-list":
-            kind = spec.list_kind
-            keys = [self._key(kind, entity_id(kind, item)) for item in (result or ()) if isinstance(item, dict)]
-            return Response(keys=keys)
-        if call.select is not None:   # logging Get: pick the channel out of the list
-            self._select(result, call.select)
-        if cls in ("get", "create") or call.result is not None:
-            res = call.result
-            if res is None and spec.result_kind and isinstance(result, dict):
-                res = Key(spec.result_kind, entity_id(spec.result_kind, result))
-            if res is None:
-                return Response()
-            return Response(key=self._key(res.kind, res.id, dialog))
-        return Response()
+        server = self.server
+        if call.select is not None:
+            call = call._replace(select=self._resolve_select(result, call.select))
+        return spec.answer(request, call, result, server.node, server.application)
 
     @staticmethod
-    def _select(result, name):
-        # Asterisk lists file channels by full path; callers name them as created (relative).
-        suffix = "/" + name
-        fallback = None
-        for item in result or ():
-            if not isinstance(item, dict):
-                continue
-            channel = item.get("channel")
-            if channel == name:
-                return item
-            if fallback is None and isinstance(channel, str) and channel.endswith(suffix):
-                fallback = item
-        if fallback is not None:
-            return fallback
-        raise _not_found("log channel", name)
+    def _resolve_select(result, name):
+        """The listed name of the log channel ``name`` names.
 
-    def _data(self, spec, request, call, result):
-        field = spec.data_field
-        dialog = request.key.dialog
-        if field == "asterisk":
-            return {"asterisk": result}
-        if field == "variable":
-            value = result.get("value") if isinstance(result, dict) else None
-            return {"variable": value} if value else {}
-        if field == "config":
-            # Go's shape: the object's identity plus its fields (ARI answers only the tuples).
-            path = call.path_params
-            return {"config": {"key": self._key("config", request.key.id, dialog).to_dict(),
-                               "Class": path.get("configClass", ""), "Type": path.get("objectType", ""),
-                               "Name": path.get("id", ""), "Fields": result if isinstance(result, list) else []}}
-        if call.select is not None:
-            result = self._select(result, call.select)
-            return {field: dict(result, key=self._key(spec.key_kind, call.select, dialog).to_dict())}
-        if not isinstance(result, dict):
-            raise errors.ServerError("ARI answered %s with %s, not an object" % (request.kind, type(result).__name__))
-        kind = spec.key_kind
-        entity = entity_id(kind, result) or request.key.id
-        obj = {"key": self._key(kind, entity, dialog).to_dict()}
-        obj.update(result)
-        obj["key"] = self._key(kind, entity, dialog).to_dict()
-        return {field: obj}
+        Asterisk lists file channels by full path (``/var/log/asterisk/mylog``)
+        while callers name them as created (``mylog``); an exact match wins.
+        """
+        if not isinstance(result, list):
+            return name
+        suffix = "/" + name
+        fallback = name
+        for item in result:
+            channel = item.get("channel") if isinstance(item, dict) else None
+            if channel == name:
+                return name
+            if fallback == name and isinstance(channel, str) and channel.endswith(suffix):
+                fallback = channel
+        return fallback
