@@ -8,9 +8,10 @@ rest is ours:
 
 - ONE reader greenlet per socket parses ``MSG``/``PING``/``PONG``/``+OK``/
   ``-ERR``/``INFO`` with a bytes parser; it never runs user code.
-- Writers share the socket through a coalescing write path: a greenlet that
-  finds a send in progress appends its bytes and returns; the sending greenlet
-  sends whatever accumulated in one ``sendall``.
+- ONE writer greenlet per socket: ``publish`` appends its bytes to an output
+  list and wakes the writer, which sends everything that accumulated in one
+  ``sendall`` (10 concurrent requests cost one syscall, not 10).  Publishers
+  block only when more than ``max(pending_buffer, 2 MiB)`` bytes wait unsent.
 - Every subscription has a bounded deque and its own delivery greenlet.
   Overflow policy: the OLDEST queued message is dropped, counted
   (``stats["dropped"]`` and ``sub.dropped``) and logged once per burst.
@@ -384,7 +385,8 @@ def _parse_servers(servers):
 class _Connection:
     """One socket's state: reader/pinger greenlets and the PONG waiters."""
 
-    __slots__ = ("sock", "server", "buf", "reader", "pinger", "pongs", "pings_out", "closed", "info")
+    __slots__ = ("sock", "server", "buf", "reader", "writer", "pinger", "pongs", "pings_out", "closed",
+                 "info", "wake", "idle")
 
     def __init__(self, sock, server, buf, info):
         self.sock = sock
@@ -392,6 +394,10 @@ class _Connection:
         self.buf = buf
         self.info = info
         self.reader = None
+        self.writer = None
+        self.wake = gevent.event.Event()  # set: the output list has bytes for the writer
+        self.idle = gevent.event.Event()  # set: the writer has sent everything
+        self.idle.set()
         self.pinger = None
         self.pongs = collections.deque()  # AsyncResult per flush PING, None per keep-alive PING
         self.pings_out = 0
@@ -453,8 +459,11 @@ class Bus:
         self._inbox_sid = next(self._sids)
         self._tokens = itertools.count(1)
         self._requests = {}  # token (bytes) -> _Reply | _Gather
-        self._out = []
-        self._writing = False
+        self._out = []  # bytes waiting for the writer greenlet
+        self._out_size = 0
+        self._out_limit = max(pending_buffer, 2 * DEFAULT_MAX_PAYLOAD)
+        self._out_space = gevent.event.Event()
+        self._out_space.set()
         self._pending = []
         self._pending_bytes = 0
         self._reconnector = None
@@ -609,8 +618,8 @@ class Bus:
         lines = [("SUB %s.* %d\r\n" % (self._inbox_base, self._inbox_sid)).encode()]
         for sub in self._subs.values():
             lines.append(_sub_line(sub))
-        self._writing = True
         try:
+            # publishes made meanwhile go to the pending buffer (state is not CONNECTED yet)
             conn.sock.sendall(b"".join(lines))
             while self._pending:
                 chunk = b"".join(self._pending)
@@ -620,12 +629,10 @@ class Bus:
             # no yield between the last pending check and the state change: nothing is lost
             self._state = CONNECTED
         except OSError as e:
-            self._writing = False
             LOG.warning("NATS %s: write failed right after connecting: %s", conn.server.display, e)
             self._lost(conn, e)
             return
-        finally:
-            self._writing = False
+        conn.writer = gevent.spawn(self._write_loop, conn)
         conn.reader = gevent.spawn(self._read_loop, conn)
         if self.ping_interval:
             conn.pinger = gevent.spawn(self._ping_loop, conn)
@@ -657,8 +664,9 @@ class Bus:
         _close_quietly(conn.sock)
         if conn.pinger is not None and conn.pinger is not gevent.getcurrent():
             conn.pinger.kill(block=False)
+        conn.wake.set()  # the writer sees ``closed`` and ends
         lost = ConnectionLost("NATS connection to %s lost: %s" % (conn.server.display, exc))
-        self._out.clear()
+        self._keep_unsent()
         self._fail_in_flight(conn, lost)
         if self._state == CLOSED:
             return
@@ -670,6 +678,19 @@ class Bus:
             self._reconnector = gevent.spawn(self._reconnect_loop, conn.server)
         else:
             self._close_now()
+
+    def _keep_unsent(self):
+        """Publishes not yet handed to the socket go to the pending buffer (as far as it holds)."""
+        unsent = [data for data in self._out if data.startswith(b"PUB ")]  # not PING/SUB/UNSUB
+        self._out.clear()
+        self._out_size = 0
+        self._out_space.set()
+        for data in unsent:
+            if self._pending_bytes + len(data) > self.pending_buffer:
+                LOG.warning("NATS %s: pending buffer full, %d unsent publishes dropped", self.name, len(unsent))
+                break
+            self._pending.append(data)
+            self._pending_bytes += len(data)
 
     def _fail_in_flight(self, conn, exc):
         requests, self._requests = self._requests, {}
@@ -832,31 +853,54 @@ class Bus:
 
     # -- writing ---------------------------------------------------------
     def _write(self, data):
-        """Send bytes, coalescing with concurrent writers; buffers while reconnecting."""
+        """Queue bytes for the writer greenlet (buffers while reconnecting); never blocks unless backed up."""
         state = self._state
         if state is not CONNECTED and state is not DRAINING:
             self._buffer(data, state)
             return
-        out = self._out
-        out.append(data)
-        if self._writing:
-            return  # the greenlet sending now sends this too
-        self._writing = True
         conn = self._conn
+        self._out.append(data)
+        self._out_size += len(data)
+        wake = conn.wake
+        if not wake.is_set():
+            wake.set()
+        if self._out_size > self._out_limit:
+            current = gevent.getcurrent()
+            if current is not conn.reader and current is not conn.writer:
+                # the socket is not keeping up: hold this publisher until the writer catches up
+                self._out_space.clear()
+                self._out_space.wait()
+
+    def _write_loop(self, conn):
+        """The writer greenlet: sends what accumulated in ``_out``, one ``sendall`` per batch."""
+        out = self._out
+        wake = conn.wake
+        idle = conn.idle
+        sendall = conn.sock.sendall
         try:
-            while out:
-                chunk = out[0] if len(out) == 1 else b"".join(out)
-                out.clear()
-                conn.sock.sendall(chunk)
-        except BaseException as e:
-            # a failed or interrupted sendall leaves a partial message on the wire: the socket is done
-            self._writing = False
+            while True:
+                wake.wait()
+                if conn.closed:
+                    return
+                idle.clear()
+                while out:
+                    chunk = out[0] if len(out) == 1 else b"".join(out)
+                    out.clear()
+                    self._out_size = 0
+                    sendall(chunk)
+                    if not self._out_space.is_set():
+                        self._out_space.set()
+                    if conn.closed:
+                        return
+                # no yield between the empty check and clear(): no wake-up is lost
+                wake.clear()
+                idle.set()
+        except BaseException as e:  # a partial message may be on the wire: the socket is done
             self._lost(conn, e if str(e) else type(e).__name__)
-            if isinstance(e, Exception):
-                raise ConnectionLost("NATS connection to %s lost while sending: %s"
-                                     % (conn.server.display, e)) from None
-            raise
-        self._writing = False
+            if not isinstance(e, Exception):
+                raise
+        finally:
+            idle.set()
 
     def _buffer(self, data, state):
         if state == RECONNECTING:
@@ -903,11 +947,8 @@ class Bus:
             raise ValueError("max_pending must be >= 1")
         sub = Subscription(self, next(self._sids), subject, callback, queue=queue, max_pending=max_pending)
         self._subs[sub.sid] = sub
-        if self.connected:
-            try:
-                self._write(_sub_line(sub))
-            except ConnectionLost:
-                pass  # re-sent on reconnect
+        if self.connected:  # else sent by the (re)connect
+            self._write(_sub_line(sub))
         return sub
 
     def unsubscribe(self, sub):
@@ -916,11 +957,8 @@ class Bus:
             sub._stop()
             return
         sub._stop()
-        if self.connected:
-            try:
-                self._write(b"UNSUB %d\r\n" % sub.sid)
-            except ConnectionLost:
-                pass  # not re-sent on reconnect anyway
+        if self.connected:  # else the reconnect simply does not re-send it
+            self._write(b"UNSUB %d\r\n" % sub.sid)
 
     # -- request / reply -------------------------------------------------
     def new_inbox(self):
@@ -1027,10 +1065,17 @@ class Bus:
                 LOG.warning("NATS %s: drain: final flush: %s", self.name, e)
         self.close()
 
-    def close(self):
-        """Close at once: no reconnect; requests in flight fail with ConnectionLost; queues discarded."""
+    def close(self, timeout=1.0):
+        """Close: no reconnect; requests in flight fail with ConnectionLost; queues discarded.
+
+        Bytes already published are handed to the socket first (waiting up to
+        ``timeout`` for the writer greenlet), so publish-then-close does not lose them.
+        """
         if self._state == CLOSED:
             return
+        conn = self._conn
+        if self.connected and (self._out or not conn.idle.is_set()) and gevent.getcurrent() is not conn.writer:
+            conn.idle.wait(timeout)
         self._state = CLOSED
         self._close_now()
 
@@ -1041,6 +1086,7 @@ class Bus:
         conn = self._conn
         if conn is not None and not conn.closed:
             conn.closed = True
+            conn.wake.set()
             _close_quietly(conn.sock)
             if conn.pinger is not None and conn.pinger is not gevent.getcurrent():
                 conn.pinger.kill(block=False)
@@ -1052,6 +1098,9 @@ class Bus:
         self._subs.clear()
         self._pending.clear()
         self._pending_bytes = 0
+        self._out.clear()
+        self._out_size = 0
+        self._out_space.set()
         LOG.info("NATS %s closed", self.name)
 
 

@@ -326,3 +326,16 @@ def test_servers_list_skips_a_dead_one(nats_url, make_bus):
     dead = "nats://127.0.0.1:%d" % free_port()
     bus = make_bus("%s, %s" % (dead, nats_url))
     assert bus.connected_url == nats_url
+
+
+def test_publish_then_close_loses_nothing(nats_url, make_bus):
+    got = []
+    subscriber = make_bus(nats_url, name="subscriber")
+    subscriber.subscribe("last.words", got.append)
+    subscriber.flush()
+    publisher = make_bus(nats_url, name="publisher")
+    for i in range(500):
+        publisher.publish("last.words", b"%d" % i)
+    publisher.close()  # publishes are written by a writer greenlet: close hands them over first
+    wait_for(lambda: len(got) == 500)
+    assert [int(m.data) for m in got] == list(range(500))
