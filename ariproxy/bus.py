@@ -864,6 +864,7 @@ class Bus:
         wake = conn.wake
         if not wake.is_set():
             wake.set()
+            conn.idle.clear()
         if self._out_size > self._out_limit:
             current = gevent.getcurrent()
             if current is not conn.reader and current is not conn.writer:
@@ -882,7 +883,6 @@ class Bus:
                 wake.wait()
                 if conn.closed:
                     return
-                idle.clear()
                 while out:
                     chunk = out[0] if len(out) == 1 else b"".join(out)
                     out.clear()
