@@ -15,6 +15,8 @@ Server side::
     # call.result: Key(kind, id) of the entity to answer with (creates, gets), or None,
     # call.bindings: Keys (kind, id) a dialog in request.key binds to (PROTOCOL.md 8),
     # call.select: for the logging Get/Data kinds, the list item to pick by its "channel".
+    result = ari.call(call.resource, call.operation, **call.all_params) if call.operation else None
+    response = spec.answer(request, call, result, node, app)   # shaped like the Go server's replies
 
 Client side::
 
