@@ -519,3 +519,29 @@ def test_answer_details():
     with pytest.raises(ProtocolError):
         KINDS["ChannelList"].answer(Request("ChannelList"), KINDS["ChannelList"].plan(Request("ChannelList")),
                                     {"not": "a list"}, NODE, "a")
+
+
+def test_required_ari_params_are_always_filled(spec_operations):
+    """Minimal valid payloads (only what the Go client must send) still give every parameter ARI requires."""
+    minimal = dict(_SAMPLE_PAYLOADS)
+    minimal.update({
+        "channel_originate": {"originate_request": {"endpoint": "Local/1@default"}},
+        "channel_create": {"channel_create_request": {"endpoint": "Local/1@default"}},
+        "channel_external_media": {"options": {"format": "ulaw"}},
+        "asterisk_logging_channel": {"config": "notice"}, "asterisk_variable_set": {},
+        "bridge_create": {}, "endpoint_list_by_tech": {"tech": "PJSIP"}, "sound_list": {},
+    })
+    key_ids = {"channel": "c1", "bridge": "b1", "playback": "p1", "liverecording": "r1", "storedrecording": "r1",
+               "application": "a", "module": "m.so", "logging": "l", "devicestate": "Stasis:d", "mailbox": "1@x",
+               "sound": "s", "endpoint": "PJSIP/a", "config": "c/t/i", "variable": "V"}
+    for kind, spec in KINDS.items():
+        if spec.operation is None:
+            continue
+        payload = json.loads(json.dumps(minimal[spec.payload_field])) if spec.payload_field else None
+        key = Key(spec.key_kind or "", key_ids.get(spec.key_kind, ""), NODE, "", "testapp")
+        call = spec.plan(Request(kind, key, spec.payload_field, payload), app="testapp")
+        if call.select is not None:
+            continue
+        params = spec_operations[(call.resource, call.operation)][2]
+        required = {n for n, p in params.items() if p.get("required") or p["paramType"] == "path"}
+        assert required <= set(call.all_params), (kind, required - set(call.all_params))
