@@ -243,3 +243,13 @@ def test_close_is_clean(ari, mini):
     wait_for(lambda: not mini.sockets)
     assert disconnects == []
     assert ari.active_rest_transport == "http"
+
+
+@pytest.mark.parametrize("version, supported", [
+    ("22.10.1", True), ("22.4.0", True), ("22.3.9", False), ("21.9.0", True), ("21.8.2", False),
+    ("20.14.0", True), ("20.13.1", False), ("23.0.0", True), ("18.26.0", False), ("16.30.0", False),
+    ("GIT-master-abc123", None), ("", None), (None, None),
+])
+def test_websocket_rest_support_by_version(version, supported):
+    from ariproxy.ari import websocket_rest_supported
+    assert websocket_rest_supported(version) is supported

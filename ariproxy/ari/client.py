@@ -100,6 +100,7 @@ class ARI:
         for a file.  Raises ``errors.ValidationError`` before sending for a bad
         parameter, ``errors.ARIError`` subclasses for Asterisk's errors (404 ->
         ``NotFound`` ...), ``errors.ARIConnectionError`` or ``errors.Timeout``.
+        ``_timeout`` (seconds) overrides the read timeout of this one call.
         """
         op = OPERATIONS.get((resource, nickname))
         if op is None:

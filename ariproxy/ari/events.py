@@ -22,50 +22,15 @@ from ariproxy.ari.client import websocket_rest_supported
 from ariproxy.ari.operations import OPERATIONS
 from ariproxy.ari.wsrest import WebSocketRequests
 from ariproxy.jsonutil import mask_url
+from ariproxy.protocol import Event
 
 __all__ = ["EventStream", "decode_event"]
 
 log = logging.getLogger("ariproxy.ari.events")
 
-try:  # the protocol layer's Event (type, envelope, body, keys()); see _MinimalEvent until it exists
-    from ariproxy.protocol import Event as _ProtocolEvent
-except ImportError:  # pragma: no cover - only while ariproxy.protocol is being written
-    _ProtocolEvent = None
-
-
-class _MinimalEvent:
-    """Stand-in for ``protocol.Event`` (same attributes, no entity keys)."""
-
-    __slots__ = ("type", "application", "asterisk_id", "dialog", "timestamp", "body", "raw")
-
-    def __init__(self, body, raw):
-        self.body = body
-        self.raw = raw
-        self.type = body.get("type", "")
-        self.application = body.get("application", "")
-        self.asterisk_id = body.get("asterisk_id", "")
-        self.dialog = body.get("dialog", "")
-        self.timestamp = body.get("timestamp", "")
-
-    def keys(self):
-        return []
-
-    def __repr__(self):
-        return "<Event %s app=%s>" % (self.type, self.application)
-
-    @classmethod
-    def decode(cls, raw):
-        body = jsonutil.loads(raw)
-        if not isinstance(body, dict):
-            raise errors.ProtocolError("event is not a JSON object")
-        return cls(body, raw)
-
-
 def decode_event(raw):
-    """``raw`` frame bytes -> Event (``ariproxy.protocol.Event`` when available)."""
-    if _ProtocolEvent is not None and hasattr(_ProtocolEvent, "decode"):
-        return _ProtocolEvent.decode(raw)
-    return _MinimalEvent.decode(raw)
+    """``raw`` frame bytes -> ``protocol.Event`` (``errors.ProtocolError`` if it is not one)."""
+    return Event.decode(raw)
 
 
 class EventStream:
@@ -259,20 +224,19 @@ class EventStream:
             ws_rest.fail_all(reason)
 
     def _handle_text(self, data):
-        # Only frames that mention RESTResponse need the extra look (cheap byte search first).
-        if b"RESTResponse" in data:
-            try:
-                message = jsonutil.loads(data)
-            except (ValueError, UnicodeDecodeError):
-                message = None
-            if isinstance(message, dict) and message.get("type") == "RESTResponse":
-                self.stats["rest_responses"] += 1
-                ws_rest = self._ws_rest
-                if ws_rest is not None:
-                    ws_rest.handle_response(message)
-                return
         try:
-            event = decode_event(data)
+            # Only frames that mention RESTResponse need a look before Event (cheap byte search first).
+            if b"RESTResponse" in data:
+                message = jsonutil.loads(data)
+                if isinstance(message, dict) and message.get("type") == "RESTResponse":
+                    self.stats["rest_responses"] += 1
+                    ws_rest = self._ws_rest
+                    if ws_rest is not None:
+                        ws_rest.handle_response(message)
+                    return
+                event = Event(message, data)
+            else:
+                event = Event.decode(data)
         except Exception as e:
             self.stats["bad_frames"] += 1
             log.warning("ARI websocket: undecodable frame skipped (%s, %d bytes)", e.__class__.__name__, len(data))

@@ -68,6 +68,9 @@ class HTTPTransport:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["Accept"] = "application/json"
+        # No proxy/netrc lookups from the environment: ARI is a direct link, and the
+        # per-request environment scan costs more than the loopback round trip.
+        self.session.trust_env = False
         self.requests_sent = 0
 
     def url_for(self, path, query=None):
