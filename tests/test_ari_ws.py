@@ -143,11 +143,12 @@ def test_encode_rest_request_like_the_recordings():
         "query_strings": [{"name": "endpoint", "value": "Local/1000@default"}, {"name": "app", "value": "test"},
                           {"name": "channelId", "value": "ws-orig-1"}],
         "content_type": "application/json", "message_body": '{"variables":{"FROM_WS":"yes"}}'}
-    # The websocket uri is not percent-decoded by Asterisk: send it decoded, as HTTP would arrive.
-    raw = encode_rest_request("r", OPERATIONS[("channels", "get")].prepare({"channelId": "a b;2"}))
-    assert json.loads(raw)["uri"] == "channels/a b;2"
-    # A '?' inside a path parameter cannot be expressed there: None means "use HTTP".
-    assert encode_rest_request("r", OPERATIONS[("channels", "get")].prepare({"channelId": "a?b"})) is None
+    # Asterisk's router percent-decodes each segment of the websocket uri as it does for HTTP,
+    # so the uri is escaped like the HTTP path; query values are not decoded, so they go as they are.
+    raw = encode_rest_request("r", OPERATIONS[("channels", "getChannelVar")].prepare(
+        {"channelId": "a b;2/x?y+z", "variable": "CALLERID(name)&x=1"}))
+    assert json.loads(raw)["uri"] == "channels/a%20b%3B2%2Fx%3Fy%2Bz/variable"
+    assert json.loads(raw)["query_strings"] == [{"name": "variable", "value": "CALLERID(name)&x=1"}]
 
 
 def test_events_are_delivered_in_order_and_rest_responses_are_not(ari, mini):

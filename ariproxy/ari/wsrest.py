@@ -5,17 +5,18 @@ A request is a ``RESTRequest`` text message; Asterisk answers with a
 be in flight on one socket; each caller's greenlet waits on its own
 AsyncResult, which the stream's reader greenlet fills.
 
-What Asterisk does with the fields (res/ari/ari_websocket_requests.c and the
-recordings): ``uri`` is relative (no leading ``/``) and is NOT percent-decoded,
-unlike an HTTP path; ``query_strings`` values are taken as they are (no
-decoding); a ``message_body`` needs a ``content_type``; the answer's
+What Asterisk does with the fields (res/ari/ari_websocket_requests.c,
+res/res_ari.c and the recordings): ``uri`` is relative (a leading ``/`` gives
+405) and goes to the same router as an HTTP path, which splits it on ``/``
+and percent-decodes each segment, so it carries the same escaped path as
+HTTP; ``query_strings`` values are taken as they are (no decoding, unlike an
+HTTP query); a ``message_body`` needs a ``content_type``; the answer's
 ``message_body`` is a JSON string, absent when there is no body; a file
 answer is refused (406), so binary operations stay on HTTP.
 """
 import itertools
 import logging
 import os
-from urllib.parse import unquote
 
 import gevent
 from gevent.event import AsyncResult
@@ -31,14 +32,9 @@ NOT_SENT = object()
 
 
 def encode_rest_request(request_id, prepared):
-    """The RESTRequest message (bytes) for a PreparedRequest, or None if it cannot go over the websocket.
-
-    The websocket ``uri`` is what Asterisk would see after decoding the HTTP
-    path, so a path parameter holding ``?`` (which would start a query
-    there) cannot be expressed: such a request returns None and goes over HTTP.
-    """
-    uri = unquote(prepared.path.lstrip("/"))
-    if "?" in uri or not uri:
+    """The RESTRequest message (bytes) for a PreparedRequest, or None if it cannot go over the websocket."""
+    uri = prepared.path.lstrip("/")
+    if not uri:
         return None
     message = {"type": "RESTRequest", "request_id": request_id, "method": prepared.method, "uri": uri}
     if prepared.query:
