@@ -116,25 +116,4 @@ class RequestHandler:
 
     def _respond(self, spec, request, call, result):
         server = self.server
-        if call.select is not None:
-            call = call._replace(select=self._resolve_select(result, call.select))
         return spec.answer(request, call, result, server.node, server.application)
-
-    @staticmethod
-    def _resolve_select(result, name):
-        """The listed name of the log channel ``name`` names.
-
-        Asterisk lists file channels by full path (``/var/log/asterisk/mylog``)
-        while callers name them as created (``mylog``); an exact match wins.
-        """
-        if not isinstance(result, list):
-            return name
-        suffix = "/" + name
-        fallback = name
-        for item in result:
-            channel = item.get("channel") if isinstance(item, dict) else None
-            if channel == name:
-                return name
-            if fallback == name and isinstance(channel, str) and channel.endswith(suffix):
-                fallback = channel
-        return fallback
