@@ -123,3 +123,17 @@ def test_envelope_requires_error_string_and_key_data_keys_where_go_has_them():
     assert gowire.envelope_diff({"error": "", "key": {"id": "x"}}, {"error": ""}) != []
     assert gowire.envelope_diff({"error": ""}, {"error": "", "keys": [{"id": "m"}]}) != []
     assert gowire.envelope_diff({"error": ""}, {"error": "", "keys": [{"id": "m"}]}, allow_extra=("keys",)) == []
+
+
+def test_value_diff_treats_missing_as_zero_and_checks_values():
+    go = {"kind": "ChannelDial", "key": {"kind": "channel", "id": "c"},
+          "channel_dial": {"caller": "", "timeout": 30000000000}}
+    assert gowire.value_diff(go, {"kind": "ChannelDial", "key": {"kind": "channel", "id": "c"},
+                                  "channel_dial": {"timeout": 30000000000}}) == []
+    diffs = gowire.value_diff(go, {"kind": "ChannelDial", "key": {"kind": "channel", "id": "c"},
+                                   "channel_dial": {"timeout": 30}})
+    assert [d.path for d in diffs] == ["$.channel_dial.timeout"]
+    assert gowire.value_diff({"key": {}}, {"key": {"app": "a"}}) != []
+    assert gowire.value_diff({"key": {}}, {"key": {"app": "a"}}, routing=("$.key.app",)) == []
+    assert gowire.value_diff({"key": {"app": "b"}}, {"key": {"app": "a"}}, routing=("$.key.app",)) != []
+    assert gowire.value_diff({"n": 1}, {"n": 1.0}) != []   # Go int fields refuse 1.0

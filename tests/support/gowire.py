@@ -708,3 +708,116 @@ class ServerStack:
     def events_of(self, event_type, dialog=None):
         return [p for s, p in self.events if isinstance(p, dict) and p.get("type") == event_type
                 and (dialog is None) == (not s.startswith("ari.dialogevent."))]
+
+
+def value_diff(go, py, path="$", routing=()):
+    """Differences between a recorded Go value and a Python one, field by field, where a
+    missing field equals its zero value (Go's decoder cannot tell them apart).  Names in
+    ``routing`` (e.g. ``("$.key.app", "$.key.node")``) may be filled by Python where Go
+    left them empty (routing scope); when both are set they must be equal."""
+    out = []
+    _vdiff(go, py, path, out, set(routing))
+    return out
+
+
+def _vdiff(go, py, path, out, routing):
+    gz = go is _ABSENT or is_zero(go)
+    pz = py is _ABSENT or is_zero(py)
+    if gz and pz:
+        return
+    if path in routing and gz:
+        return
+    if isinstance(go, dict) and isinstance(py, dict):
+        for k in list(go) + [k for k in py if k not in go]:
+            _vdiff(go.get(k, _ABSENT), py.get(k, _ABSENT), "%s.%s" % (path, k), out, routing)
+        return
+    if isinstance(go, list) and isinstance(py, list) and len(go) == len(py):
+        for i, (g, p) in enumerate(zip(go, py)):
+            _vdiff(g, p, "%s[%d]" % (path, i), out, routing)
+        return
+    if go is _ABSENT or py is _ABSENT:
+        out.append(Difference(path, "missing in Python" if py is _ABSENT else "not sent by Go", go, py))
+        return
+    if json_type(go) != json_type(py) or go != py:
+        out.append(Difference(path, "value differs", go, py))
+
+
+class FakeGoServer:
+    """A Go ari-proxy server made from the recordings, on a raw bus.
+
+    Answers ``ari.ping`` with the recorded announcement and every request on
+    ``ari.get|data|command|create`` (all levels) with the Go server's recorded
+    reply bytes for the request's kind (kinds.json), ``Not implemented`` for a
+    kind Go does not know, exactly as the Go server does.  ``script(replies)``
+    makes the next requests get the given raw replies instead (a list of byte
+    strings, each published to the request's reply subject; ``[]``: no reply).
+    ``requests`` holds ``(subject, reply, parsed request)`` of what arrived.
+    Callbacks run on the bus's delivery greenlets; nothing here blocks.
+    """
+
+    def __init__(self, bus, node="00:11:22:33:44:55", app="testapp"):
+        self.bus = bus
+        self.node = node
+        self.app = app
+        self.requests = []
+        self._script = None
+        self._subs = []
+        #: raw announcements published on each ping (default: this server's, as recorded)
+        self.announcements = None
+
+    def start(self):
+        for cls in REQUEST_CLASSES:
+            for subject in ("ari.%s" % cls, "ari.%s.>" % cls):
+                self._subs.append(self.bus.subscribe(subject, self._on_request))
+        self._subs.append(self.bus.subscribe("ari.ping", self._on_ping))
+        self.bus.flush()
+        return self
+
+    def stop(self):
+        for sub in self._subs:
+            try:
+                sub.unsubscribe()
+            except Exception:  # the bus may already be closed at teardown
+                pass
+        self._subs = []
+
+    def announcement(self):
+        raw = load_ping_announce()["ari.announce"]["raw"]
+        return Retarget({"00:11:22:33:44:55": self.node, "testapp": self.app}).text(raw).encode("utf-8")
+
+    def _on_ping(self, msg):
+        for raw in self.announcements or [self.announcement()]:
+            self.bus.publish("ari.announce", raw)
+
+    def script(self, replies):
+        """Answer the following requests with ``replies`` (raw bytes each) until :meth:`reset`."""
+        self._script = [r if isinstance(r, bytes) else r.encode("utf-8") for r in replies]
+
+    def reset(self):
+        self._script = None
+        self.requests = []
+        self.announcements = None
+
+    def go_replies(self, request):
+        """What the Go server (with the recordings' fake Asterisk) answered for this request."""
+        kind = request.get("kind") if isinstance(request, dict) else None
+        rec = load_kinds_json().get(kind) if kind else None
+        if rec is None or kind == "NoSuchKind":
+            return [b'{"error":"Not implemented"}']
+        return [rec["example_response_raw"].encode("utf-8")]
+
+    def _on_request(self, msg):
+        try:
+            request = json.loads(bytes(msg.data).decode("utf-8"))
+        except ValueError:
+            request = None
+        self.requests.append((msg.subject, msg.reply, request))
+        if request is None or not msg.reply:
+            return  # the Go server drops what it cannot decode
+        replies = self._script if self._script is not None else self.go_replies(request)
+        for raw in replies:
+            self.bus.publish(msg.reply, raw)
+
+    def sent(self, kind):
+        """The requests of ``kind`` that arrived, as (subject, parsed)."""
+        return [(s, r) for s, _reply, r in self.requests if isinstance(r, dict) and r.get("kind") == kind]
