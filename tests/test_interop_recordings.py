@@ -137,3 +137,15 @@ def test_value_diff_treats_missing_as_zero_and_checks_values():
     assert gowire.value_diff({"key": {}}, {"key": {"app": "a"}}, routing=("$.key.app",)) == []
     assert gowire.value_diff({"key": {"app": "b"}}, {"key": {"app": "a"}}, routing=("$.key.app",)) != []
     assert gowire.value_diff({"n": 1}, {"n": 1.0}) != []   # Go int fields refuse 1.0
+
+
+def test_interop_table_lists_every_kind():
+    """docs/INTEROP.md (tools/gen_interop_table.py) has a row per Go kind and the generic kind."""
+    import os
+    from ariproxy.protocol import GENERIC_KIND
+    doc = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "INTEROP.md")
+    with open(doc, encoding="utf-8") as f:
+        text = f.read()
+    missing = [k for k, _, _ in gowire.load_kinds_tsv() if "\n| %s |" % k not in text]
+    assert missing == [], "regenerate with tools/gen_interop_table.py --run; missing: %s" % missing
+    assert "| %s " % GENERIC_KIND in text
