@@ -16,6 +16,7 @@ unset variable, broadcast replies in any number), every recorded Go error
 string, every recorded event, and the ``Not implemented`` answer to the
 generic kind.
 """
+import contextlib
 import json
 
 import pytest
@@ -271,20 +272,59 @@ def test_unset_variable_is_empty(client, fake):
     assert client.variables.get("NOPE", node=NODE) in ("", None)
 
 
-def test_broadcast_list_gathers_any_number_of_replies(nats, fake):
+@contextlib.contextmanager
+def _cluster(scenario, replies, application=None):
+    """A client on its own NATS with a fake Go server that announces the Go servers of a recorded
+    ``scenario`` and answers the next request with ``replies``.  (Own NATS: these announcements
+    must not reach the module's client, whose lists would then wait for absent servers.)"""
+    gowire.go_wire_path()
+    seen, announcements = set(), []
+    for m in gowire.load_wire(scenario):
+        if m.subject == "ari.announce" and m.raw not in seen:
+            seen.add(m.raw)
+            announcements.append(m.raw_bytes)
+    nats = NatsServer().start()
+    bus = Bus(nats.url, name="fake-go-servers")
+    try:
+        bus.connect()
+        fake = gowire.FakeGoServer(bus, NODE, APP).start()
+        fake.announcements = announcements
+        fake.script(replies)
+        with client_mod.Client(application=application, url=nats.url, timeout=1.0, retries=0) as c:
+            wait_for(lambda: len(c.nodes()) == len(announcements), 5, message="recorded servers known")
+            yield c
+    finally:
+        bus.close()
+        nats.cleanup()
+
+
+def test_broadcast_list_gathers_any_number_of_replies():
     """The real run: three servers announced (two apps), the Go client's DeviceStateList went to
     ``ari.get`` and got three replies (one empty) on its ``-rp`` subject; a Python client with
     no application gathers them all the same."""
-    real = gowire.load_wire("real")
-    fake.announcements = [m.raw_bytes for m in real if m.subject == "ari.announce"][:3]
     x = next(e for e in gowire.exchanges(("real",)) if e.kind == "DeviceStateList")
     assert len(x.replies) == 3 and x.reply_style == "rp"
-    fake.script([r.raw for r in x.replies])
-    with client_mod.Client(url=nats.url, timeout=1.0, retries=0) as c:
-        wait_for(lambda: len(c.nodes()) == 3, 5, message="three servers known")
+    with _cluster("real", [r.raw for r in x.replies]) as c:
         states = c.device_states.list()
     assert sorted((d.node, d.id) for d in states) == [(NODE, "Stasis:mydevice"),
                                                       ("66:77:88:99:aa:bb", "Stasis:mydevice")]
+
+
+def test_broadcast_first_good_reply_wins_over_an_error():
+    """two.ChannelData.nonode: of two Go servers one answers 404, the other the data."""
+    x = next(e for e in gowire.exchanges(("two",)) if e.step.startswith("two.ChannelData.nonode(onB"))
+    assert [bool(r.payload["error"]) for r in x.replies] == [True, False]
+    with _cluster("two", [r.raw for r in x.replies], application=APP) as c:
+        data = c.channels.handle("onB").data()
+    assert data["id"] == "onB"
+
+
+def test_broadcast_all_errors_raise_the_go_error():
+    """two.ChannelData.nonode.missing: both Go servers answer 404: NotFound."""
+    x = next(e for e in gowire.exchanges(("two",)) if e.step.startswith("two.ChannelData.nonode.missing"))
+    with _cluster("two", [r.raw for r in x.replies], application=APP) as c:
+        with pytest.raises(errors.NotFound):
+            c.channels.handle("nowhere").data()
 
 
 def test_more_replies_than_known_servers_are_harmless(client, fake):
@@ -293,14 +333,6 @@ def test_more_replies_than_known_servers_are_harmless(client, fake):
     fake.script([r.raw for r in reversed(x.replies)])
     states = client.device_states.list()
     assert all(d.id == "Stasis:mydevice" for d in states)
-
-
-def test_broadcast_first_good_reply_wins_over_an_error(client, fake):
-    """two.ChannelData.nonode: one Go server answers 404, the other the data."""
-    x = next(e for e in gowire.exchanges(("two",)) if e.step.startswith("two.ChannelData.nonode(onB"))
-    fake.script([r.raw for r in x.replies])
-    data = client.channels.handle("onB").data()
-    assert data["id"] == "onB"
 
 
 def test_zero_valued_sub_objects_and_utc_creationtime_decode(client, fake):
@@ -425,3 +457,30 @@ def test_duplicate_dialog_events_are_delivered_once(client, go_server):
         sub.close()
     # the same subject delivers in order: the left-bridge event right after one entered-bridge
     assert got == ["ChannelEnteredBridge", "ChannelLeftBridge"]
+
+
+# -- every recorded Go reply --------------------------------------------------------------
+
+def _answered_exchanges():
+    if not gowire.recordings_available():
+        return []
+    return [x.id for x in gowire.exchanges()
+            if x.kind in DRIVERS and x.replies and all(isinstance(r.payload, dict) for r in x.replies)]
+
+
+@pytest.mark.parametrize("xid", _answered_exchanges())
+def test_client_decodes_every_recorded_go_reply(client, fake, xid):
+    """Each reply the Go servers sent (every scenario, every kind) fed back to the client's method
+    for that kind: a success decodes into the method's normal result, an error into an exception."""
+    x = next(e for e in gowire.exchanges((xid.split("-")[0],)) if e.id == xid)
+    good = [r for r in x.replies if not r.payload.get("error")]
+    # the drivers address one node: of a two-server broadcast, the reply a client keeps
+    fake.script([EVENT_RETARGET.text(r.raw) for r in (good[:1] if len(x.replies) > 1 and good else x.replies)])
+    if good:
+        result = DRIVERS[x.kind](client)
+        spec = KINDS[x.kind]
+        if spec.cls in ("data", "get", "create") and not spec.staging:
+            assert result is not None
+    else:
+        with pytest.raises(errors.AriProxyError):
+            DRIVERS[x.kind](client)

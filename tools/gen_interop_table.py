@@ -156,7 +156,8 @@ def render(ids, status):
     lines.append("| %s | command/data | %s | %s |" % (GENERIC, generic_server, generic_client))
     unknown = sorted(set(server) - {k for k, _ in kinds_tsv()})
     if unknown:
-        lines += ["", "Requests of kinds Go does not know (answered `Not implemented` by both): "
+        lines += ["", "Requests Go does not serve (an unknown or empty kind: `Not implemented` from both servers;"
+                  " not JSON: no Go reply, an error reply from Python): "
                   + ", ".join("`%s` (%s)" % (k or "<empty>", cell(server[k], status)) for k in unknown)]
     return "\n".join(lines) + "\n"
 
