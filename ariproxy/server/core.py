@@ -30,7 +30,7 @@ from ariproxy.jsonutil import mask_url
 from ariproxy.protocol import Announcement, Key, Request, Response, subjects
 from ariproxy.server import dialogs as dialogs_mod
 from ariproxy.server.events import EventForwarder
-from ariproxy.server.handlers import RequestHandler, error_response_text
+from ariproxy.server.handlers import NOT_IMPLEMENTED, RequestHandler, error_response_text
 
 __all__ = ["Server", "ARI_DOWN"]
 
@@ -446,6 +446,10 @@ class Server:
             response = self.handler.handle(request)
             if response.error:
                 self._counters["errors"] += 1
+                if response.error == NOT_IMPLEMENTED:
+                    self._counters["not_implemented"] += 1
+                elif response.error.startswith("bad request"):
+                    self._counters["bad_requests"] += 1
             self._reply(msg, response.encode())
         except Exception as e:
             self._counters["errors"] += 1

@@ -4,8 +4,11 @@ Every event goes once to ``<prefix>event.<app>.<node>`` and once more to
 ``<prefix>dialogevent.<dialog>`` for each dialog bound to an entity the event
 references.  Asterisk's frame already carries ``type``, ``application``,
 ``asterisk_id`` and ``timestamp``; when those are what the envelope needs the
-frame's bytes are published untouched (no re-encoding: the fast path),
-otherwise the body is re-encoded with the envelope fields set.
+frame's bytes are published untouched (no re-encoding: the fast path); a
+missing field (``dialog`` on dialog subjects) is spliced in front of the
+bytes, and only a field that must change forces a re-encode
+(``protocol.Event.encode``).  Event types nobody knows are forwarded as they
+are; events without entities are published too.
 
 ``EventForwarder.forward(event)`` never raises: a bad event is logged and
 counted.  It blocks only as long as ``bus.publish`` does (a buffered write).
