@@ -37,6 +37,8 @@ SERVER_TESTS = {
 }
 CLIENT_TESTS = {
     "test_client_request_matches_go_request_and_decodes_go_reply": "kind",
+    "test_client_request_matches_recorded_go_variant": "replay",
+    "test_client_decodes_every_recorded_go_reply": "replay",
 }
 GENERIC_CLIENT_TEST = "tests/test_interop_client.py::test_generic_kind_against_a_go_server_says_unsupported"
 
@@ -132,9 +134,10 @@ def render(ids, status):
         "- **Python server <- Go client**: the Go client's recorded requests for the kind (`../shared/fixtures/"
         "go-wire/`), byte for byte, decoded by the protocol layer and answered by a Python server on the"
         " simulator (one and two servers) with the reply shape the Go client decodes.",
-        "- **Go server <- Python client**: the Python client's request for the kind, compared field by field"
-        " with the Go client's recorded one, sent to a fake Go server that answers with the Go server's"
-        " recorded reply, which the client must decode.",
+        "- **Go server <- Python client**: the Python client's request for the kind (and for recorded variants:"
+        " dialog keys, no node, options), compared field by field with the Go client's recorded one, sent to a"
+        " fake Go server that answers with the Go server's recorded replies (every one recorded for the kind),"
+        " which the client must decode into its normal objects or exceptions.",
         "- Events, Go error strings, Go quirks and defects: see the other tests of"
         " `tests/test_interop_server.py` and `tests/test_interop_client.py`.",
         "",
