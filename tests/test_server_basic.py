@@ -16,3 +16,36 @@ def test_ping_gets_an_announcement(proxy):
     wait_for(lambda: got, timeout=5)
     assert got[0] == Announcement(proxy.node, proxy.application)
     sub.unsubscribe()
+
+
+def test_bad_options_are_refused_at_construction():
+    import pytest
+    from ariproxy.errors import ValidationError, ProtocolError
+    from ariproxy.server import Server
+    for kwargs in ({"rest_transport": "carrier-pigeon"}, {"max_concurrent": 0}, {"announce_interval": 0},
+                   {"entity_check_interval": -1}, {"shutdown_timeout": "soon"}):
+        with pytest.raises(ValidationError):
+            Server(**kwargs)
+    with pytest.raises(ProtocolError):
+        Server(application="x.>")
+
+
+def test_secrets_stay_out_of_logs_and_repr(nats_factory, caplog):
+    import logging
+    from ariproxy.server import Server
+    from ariproxy.sim.server import Simulator
+    nats = nats_factory(user="nu", password="n4ts-pw")
+    sim = Simulator(username="u", password="s3cr3t-pw").start()
+    caplog.set_level(logging.DEBUG)
+    srv = Server(ari_url=sim.url.replace("http://", "http://u:s3cr3t-pw@"), ari_username="u",
+                 ari_password="s3cr3t-pw", application="testapp", nats_url=nats.auth_url)
+    try:
+        srv.start()
+        assert srv.wait_ready(10)
+        srv.stop(timeout=2)
+        text = caplog.text + repr(srv) + repr(srv.stats)
+        assert "s3cr3t-pw" not in text and "n4ts-pw" not in text
+        assert "nats://nu:***@" in text
+    finally:
+        srv.stop(timeout=2)
+        sim.stop()

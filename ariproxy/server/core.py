@@ -41,6 +41,19 @@ ARI_DOWN = "ARI connection is down"
 _CONNECT_BACKOFF = (0.1, 5.0)
 
 
+_REST_TRANSPORTS = ("auto", "websocket", "http")
+
+
+def _positive(name, value):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise errors.ValidationError("%s must be a number of seconds, got %r" % (name, value), parameter=name)
+    if not value > 0:
+        raise errors.ValidationError("%s must be more than 0 seconds, got %r" % (name, value), parameter=name)
+    return value
+
+
 class _Fatal(Exception):
     """Startup cannot continue (the server stops with exit status 1)."""
 
@@ -63,15 +76,18 @@ class Server:
         self.ari_username = ari_username
         self._ari_password = ari_password
         self.nats_url = nats_url
-        self.announce_interval = float(announce_interval)
-        self.entity_check_interval = float(entity_check_interval)
+        self.announce_interval = _positive("announce_interval", announce_interval)
+        self.entity_check_interval = _positive("entity_check_interval", entity_check_interval)
         if int(max_concurrent) < 1:
             raise errors.ValidationError("max_concurrent must be at least 1", parameter="max_concurrent")
         self.max_concurrent = int(max_concurrent)
         self.exit_on_entity_change = bool(exit_on_entity_change)
+        if rest_transport not in _REST_TRANSPORTS:
+            raise errors.ValidationError("rest_transport must be one of %s, got %r"
+                                         % ("|".join(_REST_TRANSPORTS), rest_transport), parameter="rest_transport")
         self.rest_transport = rest_transport
-        self.shutdown_timeout = float(shutdown_timeout)
-        self.ari_timeout = float(ari_timeout)
+        self.shutdown_timeout = _positive("shutdown_timeout", shutdown_timeout)
+        self.ari_timeout = _positive("ari_timeout", ari_timeout)
         self.name = name
 
         self.node = None
@@ -88,7 +104,7 @@ class Server:
         self._pool = gevent.pool.Pool(self.max_concurrent)
         self._ari_up = False
         self._accepting = False
-        self._subs = []           # (Subscription, level) of request and ping subjects
+        self._subs = []           # subscriptions of the request and ping subjects
         self._exact_subs = []     # the node-level ones (replaced on an entity id change)
         self._greenlets = []
         self._ready = gevent.event.Event()
