@@ -537,3 +537,12 @@ def test_client_decodes_every_recorded_go_reply(client, fake, xid):
     else:
         with pytest.raises(errors.AriProxyError):
             DRIVERS[x.kind](client)
+
+
+def test_client_ping_is_the_go_ping(client, go_server):
+    """The Go server decodes a ping as a Request (``{"kind":"","key":null}`` from the Go client)."""
+    client.ping()
+    wait_for(lambda: go_server.pings, 5, message="ping received")
+    recorded = json.loads(gowire.load_ping_announce()["ari.ping"]["raw"])
+    for raw in go_server.pings:
+        assert gowire.value_diff(recorded, json.loads(raw)) == [], raw

@@ -338,3 +338,22 @@ def test_null_key_is_answered_and_the_server_keeps_serving(replayer):
     assert crash and crash["error"], crash
     after = replayer.result("crash-0008-AsteriskInfo").reply
     assert after and after["error"] == "" and "asterisk" in after["data"], after
+
+
+@pytest.mark.parametrize("raw", ['{"kind":"","key":null}', "{}"], ids=["go-client-ping", "misc-ping"])
+def test_recorded_pings_get_go_shaped_announcements(stack, raw):
+    """Pings as recorded (the Go client's, and the bare ``{}`` of misc) make the Python server
+    announce itself with the Go announcement's fields."""
+    recorded = json.loads(gowire.load_ping_announce()["ari.announce"]["raw"])
+    got = []
+    sub = stack.bus.subscribe("ari.announce", lambda m: got.append(json.loads(bytes(m.data))))
+    try:
+        stack.bus.flush()
+        stack.bus.publish("ari.ping", raw.encode())
+        wait_for(lambda: any(a.get("node") == NODE for a in got), 5, message="announcement")
+    finally:
+        sub.unsubscribe()
+    mine = next(a for a in got if a.get("node") == NODE)
+    assert mine["application"] == APP
+    report = gowire.ShapeReport(gowire.shape_diff(recorded, mine), "announcement")
+    assert report.ok, str(report)

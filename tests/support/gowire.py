@@ -760,6 +760,7 @@ class FakeGoServer:
         self.node = node
         self.app = app
         self.requests = []
+        self.pings = []
         self._script = None
         self._subs = []
         #: raw announcements published on each ping (default: this server's, as recorded)
@@ -786,6 +787,7 @@ class FakeGoServer:
         return Retarget({"00:11:22:33:44:55": self.node, "testapp": self.app}).text(raw).encode("utf-8")
 
     def _on_ping(self, msg):
+        self.pings.append(bytes(msg.data))
         for raw in self.announcements or [self.announcement()]:
             self.bus.publish("ari.announce", raw)
 
