@@ -1,0 +1,538 @@
+"""The simulator's HTTP + WebSocket server and its fault controls.
+
+``Simulator.start()`` returns once the listening socket is bound; requests are
+served by gevent's pywsgi in greenlets.  ``/ari/events`` upgrades to a
+websocket (``websocket.WebSocket``) whose text frames may carry ARI
+``RESTRequest`` messages, answered by ``RESTResponse`` events from the same
+handlers as HTTP.  Fault controls live outside ``/ari`` under ``/_sim/``.
+"""
+import base64
+import logging
+import re
+import time
+from urllib.parse import parse_qsl, unquote
+
+import gevent
+from gevent import pywsgi, socket as gsocket
+
+from ariproxy import jsonutil
+
+from . import handlers as _handlers
+from .model import Asterisk, Fault, now_stamp
+from .routes import ROUTES
+from .websocket import WebSocket, frame_text, handshake_response
+
+log = logging.getLogger(__name__)
+
+REASONS = {
+    200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+    403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
+    422: "Unprocessable Entity", 426: "Upgrade Required", 500: "Internal Server Error",
+    501: "Not Implemented", 503: "Service Unavailable",
+}
+_STD_HEADERS = [("Cache-Control", "no-cache, no-store")]
+_HTML = ('<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\r\n<html><head>\r\n<title>%d %s</title>\r\n'
+         '</head><body>\r\n<h1>%s</h1>\r\n<p>%s</p>\r\n<hr />\r\n<address>Asterisk/%s</address>\r\n'
+         '</body></html>\r\n')
+# Asterisk 20.14, 21.9, 22.4 and later accept REST requests over the events websocket
+_REST_OVER_WS = {20: (14, 0), 21: (9, 0), 22: (4, 0)}
+
+
+def supports_rest_over_ws(version):
+    """True when an Asterisk of this version answers RESTRequest messages."""
+    m = re.match(r"(\d+)\.(\d+)\.(\d+)", version or "")
+    if not m:
+        return False
+    major, minor, patch = (int(x) for x in m.groups())
+    if major > 22:
+        return True
+    need = _REST_OVER_WS.get(major)
+    return need is not None and (minor, patch) >= need
+
+
+class _Route:
+    __slots__ = ("method", "template", "resource", "nickname", "params", "pattern", "names")
+
+    def __init__(self, method, template, resource, nickname, _response, params):
+        self.method = method
+        self.template = template
+        self.resource = resource
+        self.nickname = nickname
+        self.params = params
+        self.names = re.findall(r"{(\w+)}", template)
+        self.pattern = re.compile("^" + re.sub(r"{(\w+)}", r"(?P<\1>[^/]+)", template) + "$")
+
+
+def _build_routes():
+    by_template = {}
+    for row in ROUTES:
+        r = _Route(*row)
+        by_template.setdefault(r.template, {})[r.method] = r
+    # literal segments win over path parameters (e.g. /channels/create over /channels/{channelId})
+    ordered = sorted(by_template.items(), key=lambda kv: (kv[0].count("{"), -len(kv[0])))
+    return [(routes[next(iter(routes))].pattern, routes) for _t, routes in ordered]
+
+
+ROUTE_TABLE = _build_routes()
+
+
+def match_route(path):
+    """(methods dict, path params) for an ARI path below /ari, or (None, None)."""
+    for pattern, methods in ROUTE_TABLE:
+        m = pattern.match(path)
+        if m:
+            return methods, {k: unquote(v) for k, v in m.groupdict().items()}
+    return None, None
+
+
+class Reply:
+    """One REST answer before it is put on HTTP or in a RESTResponse."""
+
+    __slots__ = ("status", "reason", "body", "headers")
+
+    def __init__(self, status, body=None, reason=None, headers=()):
+        self.status = status
+        self.reason = reason or REASONS.get(status, "Unknown")
+        self.body = body            # bytes (already encoded) or None
+        self.headers = list(headers)
+
+    @property
+    def content_type(self):
+        for k, v in self.headers:
+            if k.lower() == "content-type":
+                return v
+        return "application/json" if self.body is not None else None
+
+
+class _Handler(pywsgi.WSGIHandler):
+    """pywsgi handler that takes the socket over for ``/ari/events`` websocket upgrades."""
+
+    def run_application(self):
+        sim = self.server.sim
+        env = self.environ
+        if env.get("HTTP_UPGRADE", "").lower() == "websocket" and env.get("PATH_INFO") == "/ari/events":
+            error = sim._websocket_precheck(env)
+            if error is None:
+                key = env.get("HTTP_SEC_WEBSOCKET_KEY", "")
+                self.socket.sendall(handshake_response(key))
+                self.close_connection = True
+                self.status = "101 Switching Protocols"
+                self.response_length = 0
+                self.headers_sent = True
+                sim._serve_websocket(self.socket, self.rfile, env)
+                return
+        super().run_application()
+
+
+class Simulator:
+    """A simulated Asterisk with ARI over HTTP and WebSocket on loopback (see ARCHITECTURE.md)."""
+
+    def __init__(self, host="127.0.0.1", port=0, entity_id="02:fc:00:00:00:01", username="asterisk",
+                 password="asterisk", version="22.10.1", playback_duration=0.05, media_scale=1.0,
+                 endpoints=None, users=None):
+        self.host = host
+        self.port = port
+        self.entity_id = entity_id
+        self.version = version
+        self.users = dict(users or {})
+        self.users[username] = (password, False)
+        self.playback_duration = playback_duration
+        self.media_scale = media_scale
+        self.endpoints = list(endpoints or ())
+        self.requests = []
+        self.max_logged_requests = 10000
+        self.sockets = []
+        self._server = None
+        self._delay = 0.0
+        self._fail_next = 0
+        self._refuse_until = 0.0
+        self._reopen = None
+        self.asterisk = self._new_asterisk()
+
+    def _new_asterisk(self):
+        return Asterisk(self.entity_id, self.version, media_scale=self.media_scale,
+                        default_sound_seconds=self.playback_duration, endpoints=self.endpoints)
+
+    # -------------------------------------------------------------- lifecycle
+    def start(self):
+        """Bind and serve in the background; returns at once."""
+        listener = gsocket.socket(gsocket.AF_INET, gsocket.SOCK_STREAM)
+        listener.setsockopt(gsocket.SOL_SOCKET, gsocket.SO_REUSEADDR, 1)
+        listener.bind((self.host, self.port))
+        listener.listen(512)
+        self.port = listener.getsockname()[1]
+        self._server = pywsgi.WSGIServer(listener, self._wsgi, handler_class=_Handler, log=None,
+                                         error_log=logging.getLogger(__name__ + ".http"))
+        self._server.sim = self
+        self._server.start()
+        return self
+
+    def stop(self):
+        """Close every socket and stop serving."""
+        if self._reopen is not None:
+            self._reopen.kill(block=False)
+            self._reopen = None
+        self.asterisk.closed = True
+        self.drop_websockets()
+        if self._server is not None:
+            self._server.stop(timeout=1)
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def url(self):
+        return "http://%s:%d/ari" % (self.host, self.port)
+
+    @property
+    def ws_url(self):
+        return "ws://%s:%d/ari/events" % (self.host, self.port)
+
+    @property
+    def base_url(self):
+        return "http://%s:%d" % (self.host, self.port)
+
+    # state for assertions
+    channels = property(lambda self: {k: c.model() for k, c in self.asterisk.channels.items()})
+    bridges = property(lambda self: {k: b.model() for k, b in self.asterisk.bridges.items()})
+    playbacks = property(lambda self: {k: p.model() for k, p in self.asterisk.playbacks.items()})
+    live_recordings = property(lambda self: {k: r.model() for k, r in self.asterisk.live_recordings.items()})
+    stored_recordings = property(lambda self: {k: dict(r) for k, r in self.asterisk.stored_recordings.items()})
+    global_vars = property(lambda self: self.asterisk.global_vars)
+    device_states = property(lambda self: dict(self.asterisk.device_states))
+    mailboxes = property(lambda self: {k: dict(m) for k, m in self.asterisk.mailboxes.items()})
+    applications = property(lambda self: {k: a.model() for k, a in self.asterisk.apps.items()})
+    events_sent = property(lambda self: self.asterisk.events_sent)
+
+    # -------------------------------------------------------------- faults
+    def drop_websockets(self):
+        """Cut every events websocket at once (no close frame)."""
+        for ws in list(self.sockets):
+            ws.close(abrupt=True)
+        return len(self.sockets)
+
+    def refuse_connections(self, seconds, drop=True):
+        """Close the listening socket for ``seconds`` (connections are refused), then listen again."""
+        if self._server is None:
+            return
+        if drop:
+            self.drop_websockets()
+        self._server.stop(timeout=0.5)
+        self._server = None
+
+        def reopen():
+            self._reopen = None
+            self.start()
+        self._reopen = gevent.spawn_later(seconds, reopen)
+
+    def restart(self, entity_id=None):
+        """A fresh Asterisk: all state gone, websockets closed, optionally a new entity id."""
+        self.asterisk.closed = True
+        if entity_id:
+            self.entity_id = entity_id
+        self.drop_websockets()
+        self.asterisk = self._new_asterisk()
+
+    def set_delay(self, ms):
+        """Delay every ARI answer (HTTP and websocket) by ``ms`` milliseconds."""
+        self._delay = max(0.0, float(ms) / 1000.0)
+
+    def fail_next(self, n):
+        """The next ``n`` ARI requests answer 500."""
+        self._fail_next = int(n)
+
+    def burst(self, n, app=None):
+        """Send ``n`` events as fast as possible to ``app``'s socket (every app when None); returns events queued."""
+        ast = self.asterisk
+        targets = [a for a in ast.apps.values() if a.socket is not None and (app is None or a.name == app)]
+        sent = 0
+        stamp = now_stamp()
+        for target in targets:
+            prefix = ('{"type":"ChannelUserevent","timestamp":"%s","eventname":"Burst","userevent":{"eventname":"Burst",'
+                      '"seq":"' % stamp).encode()
+            suffix = ('"},"asterisk_id":"%s","application":%s}' % (ast.entity_id, target.name_json.decode())).encode()
+            chunk = 2000
+            for start in range(0, n, chunk):
+                frames = [frame_text(prefix + str(i).encode() + suffix) for i in range(start, min(n, start + chunk))]
+                target.socket.send_framed(frames, len(frames))
+                sent += len(frames)
+                gevent.sleep(0)
+        ast.events_sent += sent
+        return sent
+
+    # -------------------------------------------------------------- websocket
+    def _auth(self, env, query):
+        """None when the credentials are good, else the 401 Reply."""
+        user = password = None
+        header = env.get("HTTP_AUTHORIZATION", "")
+        if header.lower().startswith("basic "):
+            try:
+                user, _, password = base64.b64decode(header[6:].strip()).decode("utf-8").partition(":")
+            except Exception:
+                user = None
+        elif "api_key" in query:
+            user, _, password = query["api_key"].partition(":")
+        entry = self.users.get(user)
+        if user is None or entry is None or entry[0] != password:
+            return Reply(401, jsonutil.dumps({"message": "Authentication required"}),
+                         headers=[("WWW-Authenticate", 'Basic realm="Asterisk REST Interface"')])
+        return None
+
+    def _websocket_precheck(self, env):
+        query = dict(parse_qsl(env.get("QUERY_STRING", ""), keep_blank_values=True))
+        if time.monotonic() < self._refuse_until:
+            return "refused"
+        if self._auth(env, query) is not None:
+            return "auth"
+        if not query.get("app"):
+            return "app"
+        return None
+
+    def _serve_websocket(self, sock, rfile, env):
+        query = dict(parse_qsl(env.get("QUERY_STRING", ""), keep_blank_values=True))
+        names = [n for n in query.get("app", "").split(",") if n]
+        subscribe_all = query.get("subscribeAll", "false").lower() == "true"
+        ast = self.asterisk
+        ws = WebSocket(sock, rfile, on_text=self._on_ws_text, peer=env.get("REMOTE_ADDR"))
+        ws.asterisk = ast
+        ws.apps = names
+        self.sockets.append(ws)
+        for name in names:
+            ast.register_app(name, ws, subscribe_all)
+        try:
+            ws.run()
+        finally:
+            if ws in self.sockets:
+                self.sockets.remove(ws)
+            ws.asterisk.unregister_socket(ws)
+
+    def _on_ws_text(self, ws, text):
+        ast = ws.asterisk
+        if ast is not self.asterisk or ast.closed:
+            return
+        if not supports_rest_over_ws(ast.version):
+            # an older Asterisk reads nothing from the events socket
+            return
+        gevent.spawn(self._rest_over_ws, ws, ast, text)
+
+    def _rest_over_ws(self, ws, ast, text):
+        app = ws.apps[0] if ws.apps else ""
+        fields = {"type": "RESTResponse", "transaction_id": "", "request_id": ""}
+
+        def answer(status, reason, uri, body=None, content_type="application/json"):
+            fields.update({"status_code": status, "reason_phrase": reason, "uri": uri})
+            if body is not None:
+                fields["content_type"] = content_type
+                fields["message_body"] = body
+            fields.update({"application": app, "timestamp": now_stamp(), "asterisk_id": ast.entity_id})
+            ws.send(jsonutil.dumps(fields))
+
+        def bad(message, uri=""):
+            answer(400, "Bad request", uri, jsonutil.dumps({"message": message}).decode())
+
+        try:
+            msg = jsonutil.loads(text)
+        except Exception:
+            fields.update({"status_code": 400, "reason_phrase": "Failed to parse request message JSON", "uri": "",
+                           "application": app, "timestamp": now_stamp(), "asterisk_id": ast.entity_id})
+            ws.send(jsonutil.dumps(fields))
+            return
+        if not isinstance(msg, dict):
+            return bad("No 'type' property.")
+        fields["transaction_id"] = str(msg.get("transaction_id") or "")
+        fields["request_id"] = str(msg.get("request_id") or "")
+        if "type" not in msg:
+            return bad("No 'type' property.")
+        if msg.get("type") != "RESTRequest":
+            return bad("Unknown request type.")
+        raw_uri = msg.get("uri") or ""
+        method = msg.get("method")
+        if not raw_uri:
+            return bad("Empty or missing 'uri' property.")
+        path, _, qs = raw_uri.partition("?")
+        if method not in ("GET", "POST", "PUT", "DELETE"):
+            return bad("Unknown or missing 'method' property.", path)
+        query = parse_qsl(qs, keep_blank_values=True)
+        for item in msg.get("query_strings") or ():
+            if isinstance(item, dict) and "name" in item:
+                query.append((str(item["name"]), "" if item.get("value") is None else str(item["value"])))
+        body = msg.get("message_body")
+        ctype = msg.get("content_type")
+        if body not in (None, "") and not ctype:
+            return bad("No 'content_type' for 'message_body'.", path)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        if path.startswith("/"):
+            reply = Reply(405, jsonutil.dumps({"message": "Invalid method"}))
+        else:
+            reply = self._ari(ast, method, "/" + path, query, body or b"", ctype or "", via="ws")
+        if reply.body is None:
+            answer(reply.status, reply.reason, path)
+        else:
+            data = reply.body
+            answer(reply.status, reply.reason, path, data.decode("utf-8", "replace") if isinstance(data, bytes) else data,
+                   reply.content_type)
+
+    # -------------------------------------------------------------- ARI dispatch
+    def _ari(self, ast, method, path, query_pairs, body, content_type, via="http"):
+        """Run one ARI request (path below /ari) and return its Reply; never raises."""
+        entry = {"method": method, "path": path, "query": query_pairs, "via": via, "time": time.time()}
+        if len(self.requests) < self.max_logged_requests:
+            self.requests.append(entry)
+        if self._delay:
+            gevent.sleep(self._delay)
+        if self._fail_next > 0:
+            self._fail_next -= 1
+            reply = Reply(500, jsonutil.dumps({"message": "Internal Server Error"}))
+        else:
+            try:
+                reply = self._dispatch(ast, method, path, query_pairs, body, content_type)
+            except Fault as f:
+                reply = Reply(f.status, jsonutil.dumps({f.key: f.message}), reason=f.reason)
+            except _MethodNotAllowed as exc:
+                allow = "OPTIONS," + ",".join(m for m in ("GET", "POST", "PUT", "DELETE") if m in exc.methods)
+                reply = Reply(405, jsonutil.dumps({"message": "Invalid method"}), headers=[("Allow", allow)])
+            except Exception:
+                log.exception("simulator handler failed for %s %s", method, path)
+                reply = Reply(500, jsonutil.dumps({"message": "Internal Server Error"}))
+        entry["status"] = reply.status
+        return reply
+
+    def _dispatch(self, ast, method, path, query_pairs, body, content_type):
+        if path.endswith("/") and len(path) > 1:
+            raise Fault(404, "ARI URLs do not end with a slash. Try /ari%s" % path.rstrip("/"))
+        methods, path_params = match_route(path)
+        if methods is None:
+            raise Fault(404, "Resource not found")
+        route = methods.get(method)
+        if route is None:
+            raise _MethodNotAllowed(methods)
+        params = {}
+        multi = {p[0] for p in route.params if p[4]}
+        for k, v in query_pairs:
+            if k in params and k in multi:
+                params[k] = params[k] + "," + v
+            else:
+                params[k] = v
+        parsed = None
+        if body:
+            if content_type.startswith("application/x-www-form-urlencoded"):
+                for k, v in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+                    params.setdefault(k, v)
+            else:
+                try:
+                    parsed = jsonutil.loads(body)
+                except Exception:
+                    raise Fault(400, "Error parsing request body")
+                if isinstance(parsed, dict):
+                    for k, v in parsed.items():
+                        if k in params or isinstance(v, (dict, list)) and k != "channel":
+                            continue
+                        if isinstance(v, bool):
+                            v = "true" if v else "false"
+                        elif isinstance(v, list):
+                            v = ",".join(str(x) for x in v)
+                        params[k] = "" if v is None else str(v)
+        handler = _handlers.HANDLERS.get((route.resource, route.nickname))
+        if handler is None:
+            raise Fault(501, "Not implemented")
+        result = handler(ast, _handlers.Request(method, path_params, params, parsed))
+        status, payload = result[0], result[1]
+        headers = list(result[2]) if len(result) > 2 else []
+        if payload is None:
+            return Reply(status, None, headers=headers)
+        if isinstance(payload, (bytes, bytearray)):
+            return Reply(status, bytes(payload), headers=headers)
+        return Reply(status, jsonutil.dumps(payload), headers=headers)
+
+    # -------------------------------------------------------------- WSGI
+    def _wsgi(self, env, start_response):
+        path = env.get("PATH_INFO", "")
+        method = env.get("REQUEST_METHOD", "GET")
+        if path.startswith("/_sim/"):
+            return self._control(env, start_response, path[6:])
+        if time.monotonic() < self._refuse_until:
+            start_response("503 Service Unavailable", [("Content-Length", "0")])
+            return [b""]
+        query_pairs = parse_qsl(env.get("QUERY_STRING", ""), keep_blank_values=True)
+        query = dict(query_pairs)
+        server_header = [("Server", "Asterisk/%s" % self.version)]
+        if not path.startswith("/ari"):
+            return self._respond(start_response, Reply(404, jsonutil.dumps({"message": "Not found"})), server_header)
+        denied = self._auth(env, query)
+        if denied is not None:
+            return self._respond(start_response, denied, server_header)
+        ari_path = path[4:] or "/"
+        if ari_path == "/events" and method == "GET":
+            if not query.get("app"):
+                html = _HTML % (400, "Bad Request", "Bad Request", "HTTP request is missing param: [app]", self.version)
+                return self._respond(start_response, Reply(400, html.encode(), headers=[("Content-Type", "text/html")]),
+                                     server_header)
+            html = _HTML % (426, "Upgrade Required", "Upgrade Required", "", self.version)
+            return self._respond(start_response, Reply(426, html.encode(), headers=[("Content-Type", "text/html")]),
+                                 server_header)
+        if method == "OPTIONS":
+            methods, _ = match_route(ari_path)
+            allow = "OPTIONS," + ",".join(m for m in ("GET", "POST", "PUT", "DELETE") if methods and m in methods)
+            return self._respond(start_response, Reply(204, headers=[("Allow", allow),
+                                                                     ("Access-Control-Allow-Methods", allow)]),
+                                 server_header)
+        query_pairs = [(k, v) for k, v in query_pairs if k != "api_key"]
+        try:
+            length = int(env.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        body = env["wsgi.input"].read(length) if length > 0 else b""
+        reply = self._ari(self.asterisk, method, ari_path, query_pairs, body, env.get("CONTENT_TYPE") or "")
+        return self._respond(start_response, reply, server_header)
+
+    def _respond(self, start_response, reply, extra=()):
+        headers = list(extra) + list(_STD_HEADERS) + reply.headers
+        body = reply.body or b""
+        if reply.body is not None and not any(k.lower() == "content-type" for k, _ in reply.headers):
+            headers.append(("Content-type", "application/json"))
+        headers.append(("Content-Length", str(len(body))))
+        start_response("%d %s" % (reply.status, reply.reason), headers)
+        return [body]
+
+    def _control(self, env, start_response, action):
+        query = dict(parse_qsl(env.get("QUERY_STRING", ""), keep_blank_values=True))
+        result = {"ok": True}
+        try:
+            if action == "drop":
+                result["dropped"] = self.drop_websockets()
+            elif action == "refuse":
+                seconds = float(query.get("seconds", "1"))
+                start_response("200 OK", [("Content-Type", "application/json")])
+                gevent.spawn_later(0.05, self.refuse_connections, seconds)
+                return [jsonutil.dumps(result)]
+            elif action == "restart":
+                self.restart(query.get("entity_id") or None)
+                result["entity_id"] = self.entity_id
+            elif action == "delay":
+                self.set_delay(float(query.get("ms", "0")))
+            elif action == "fail":
+                self.fail_next(int(query.get("n", "1")))
+            elif action == "burst":
+                result["sent"] = self.burst(int(query.get("n", "1000")), query.get("app") or None)
+            elif action == "state":
+                result.update({"entity_id": self.entity_id, "channels": self.channels, "bridges": self.bridges,
+                               "applications": self.applications, "events_sent": self.events_sent})
+            else:
+                start_response("404 Not Found", [("Content-Type", "application/json")])
+                return [jsonutil.dumps({"message": "unknown control " + action})]
+        except ValueError as exc:
+            start_response("400 Bad Request", [("Content-Type", "application/json")])
+            return [jsonutil.dumps({"message": str(exc)})]
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [jsonutil.dumps(result)]
+
+
+class _MethodNotAllowed(Exception):
+    def __init__(self, methods):
+        super().__init__("method not allowed")
+        self.methods = methods
