@@ -24,7 +24,7 @@ import pytest
 import ariproxy.client as client_mod
 from ariproxy import errors
 from ariproxy.bus import Bus
-from ariproxy.protocol import KINDS, Event
+from ariproxy.protocol import KINDS, Event, Key
 from tests.support import gowire
 from tests.support.nats import NatsServer
 from tests.support.wait import wait_for
@@ -465,8 +465,7 @@ def test_client_decodes_every_recorded_event(client, go_server, name):
     raw = EVENT_RETARGET.text(rec["raw"]).encode("utf-8")
     event_type = rec["payload"]["type"]
     if subject.startswith("ari.dialogevent."):
-        from ariproxy.protocol import Key
-        sub = client.subscribe(event_type, key=Key(dialog=subject.split(".", 2)[2]))
+            sub = client.subscribe(event_type, key=Key(dialog=subject.split(".", 2)[2]))
     else:
         sub = client.subscribe(event_type)
     try:
@@ -495,10 +494,10 @@ def test_every_recorded_event_message_decodes():
 def test_duplicate_dialog_events_are_delivered_once(client, go_server):
     """The real run published ChannelEnteredBridge twice on ``ari.dialogevent.real-dlg`` (Go binds
     the bridge and the channel); the client decodes both and hands the event over once."""
-    from ariproxy.protocol import Key
     real = gowire.load_wire("real")
-    dups = [m for m in real if m.subject == "ari.dialogevent.real-dlg" and m.payload["type"] == "ChannelEnteredBridge"]
-    after = next(m for m in real if m.subject == "ari.dialogevent.real-dlg" and m.payload["type"] == "ChannelLeftBridge")
+    on_dialog = [m for m in real if m.subject == "ari.dialogevent.real-dlg"]
+    dups = [m for m in on_dialog if m.payload["type"] == "ChannelEnteredBridge"]
+    after = next(m for m in on_dialog if m.payload["type"] == "ChannelLeftBridge")
     assert len(dups) == 2 and dups[0].raw == dups[1].raw
     sub = client.subscribe("ChannelEnteredBridge", "ChannelLeftBridge", key=Key(dialog="real-dlg"))
     try:

@@ -239,8 +239,10 @@ def replayed(stack, replayer):
     r = stack.ari("GET", "/bridges/br-3")
     assert r.status_code == 200, (r.status_code, r.text)
     stack.sim.asterisk.emit("BridgeCreated", {"bridge": r.json()}, apps=[APP])
-    # events of one app arrive in order: once this one is in, everything before it is too
-    wait_for(lambda: stack.events_of("DeviceStateChanged"), 5, message="DeviceStateChanged published")
+    # events of one app arrive in order: once the last provoked ones are in, so is the replay's
+    for event_type, dialog in (("DeviceStateChanged", None), ("BridgeDestroyed", None), ("BridgeCreated", None),
+                               ("BridgeCreated", "dlg-3")):
+        wait_for(lambda: stack.events_of(event_type, dialog), 5, message="%s published" % event_type)
     return stack
 
 

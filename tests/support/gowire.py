@@ -27,11 +27,12 @@ from collections import OrderedDict
 from tests.support.shared import shared_path
 
 __all__ = [
-    "SCENARIOS", "GO_TIMESTAMP", "Message", "Exchange",
-    "go_wire_path", "load_wire", "exchanges", "requests", "event_messages",
-    "load_kinds_json", "load_events_json", "load_ping_announce", "load_kinds_tsv",
-    "exchange_for_step", "json_type", "is_zero", "Difference", "ShapeReport",
-    "shape_diff", "assert_shape", "envelope_diff",
+    "SCENARIOS", "GO_TIMESTAMP", "KEY_FIELDS", "Message", "Exchange",
+    "go_wire_path", "recordings_available", "load_wire", "exchanges", "exchange_ids", "exchange_for_step",
+    "event_messages", "load_kinds_json", "load_events_json", "load_ping_announce", "load_kinds_tsv",
+    "known_kinds", "kind_of", "json_type", "is_zero", "clip", "Difference", "ShapeReport", "shape_diff",
+    "assert_shape", "envelope_diff", "value_diff", "Retarget", "Replayed", "Replayer", "ServerStack",
+    "FakeGoServer",
 ]
 
 SCENARIOS = ("main", "two", "extra", "misc", "crash", "real")
@@ -208,11 +209,6 @@ def exchanges(scenarios=SCENARIOS):
                 replies = [r for r in msgs[i + 1:] if r.subject == m.reply]
             out.append(Exchange(m, replies))
     return out
-
-
-def requests(scenarios=SCENARIOS):
-    """The request messages only (alias kept for readability in tests)."""
-    return [x.request for x in exchanges(scenarios)]
 
 
 def event_messages(scenarios=SCENARIOS):
@@ -706,8 +702,10 @@ class ServerStack:
         wait_for(lambda: self.server.state == "serving", timeout, message="server back on ARI")
 
     def events_of(self, event_type, dialog=None):
-        return [p for s, p in self.events if isinstance(p, dict) and p.get("type") == event_type
-                and (dialog is None) == (not s.startswith("ari.dialogevent."))]
+        """Published events of ``event_type``: on ``ari.event.*``, or on ``ari.dialogevent.<dialog>``."""
+        want = ("ari.dialogevent.%s" % dialog) if dialog else None
+        return [p for s, p in list(self.events) if isinstance(p, dict) and p.get("type") == event_type
+                and (s == want if want else s.startswith("ari.event."))]
 
 
 def value_diff(go, py, path="$", routing=()):
