@@ -308,8 +308,9 @@ class Server:
                 self._check_entity()
             except Exception as e:
                 log.warning("entity id check after ARI reconnect failed: %s", mask_url(str(e)))
-        if generation != self._ari_generation or self._phase not in ("connecting", "running"):
-            return  # it dropped again meanwhile, or we are stopping
+        if (generation != self._ari_generation or self._phase not in ("connecting", "running")
+                or self.exit_status is not None):
+            return  # it dropped again meanwhile, or we are stopping (exit_on_entity_change)
         self._ari_up = True
         if reconnect:
             log.info("ARI events websocket is back: serving again")
