@@ -517,7 +517,8 @@ class Replayed:
 
 
 class Replayer:
-    """Sends recorded requests, in recorded order, to whatever listens on the bus.
+    """Sends recorded requests, in recorded order and with their recorded reply subjects, to
+    whatever listens on the bus.
 
     ``bus`` is an ``ariproxy.bus.Bus``.  ``result(id)`` replays every exchange up
     to and including ``id`` (once; results are cached), so a parametrised test
@@ -575,14 +576,33 @@ class Replayer:
         limit = self.max_replies
         if limit == "recorded":   # as many as the Go servers sent (at least one)
             limit = max(1, len(x.replies))
-        msgs = self.bus.gather(subject, raw, timeout=timeout, max_replies=limit)
-        replies = []
-        for m in msgs:
-            try:
-                replies.append(json.loads(bytes(m.data).decode("utf-8")))
-            except ValueError:
-                replies.append(bytes(m.data).decode("utf-8", "replace"))
+        replies = self._request(subject, raw, x.request.reply, timeout, limit)
         return Replayed(x, subject, raw, replies)
+
+    def _request(self, subject, raw, reply, timeout, limit):
+        """Publish with the Go client's own reply subject (``_INBOX.x.y``, ``<ulid>-rp``, or a
+        hand-made one): the server must answer whatever subject the requester chose."""
+        import gevent.event
+        got = []
+        enough = gevent.event.Event()
+
+        def on_reply(msg):
+            data = bytes(msg.data)
+            try:
+                got.append(json.loads(data.decode("utf-8")))
+            except ValueError:
+                got.append(data.decode("utf-8", "replace"))
+            if len(got) >= limit:
+                enough.set()
+
+        sub = self.bus.subscribe(reply, on_reply)
+        try:
+            self.bus.flush()
+            self.bus.publish(subject, raw, reply=reply)
+            enough.wait(timeout)
+        finally:
+            sub.unsubscribe()
+        return list(got)
 
 
 def known_kinds():
