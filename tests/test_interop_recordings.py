@@ -149,3 +149,13 @@ def test_interop_table_lists_every_kind():
     missing = [k for k, _, _ in gowire.load_kinds_tsv() if "\n| %s |" % k not in text]
     assert missing == [], "regenerate with tools/gen_interop_table.py --run; missing: %s" % missing
     assert "| %s " % GENERIC_KIND in text
+
+
+def test_keys_may_lack_an_empty_id_but_not_their_routing_fields():
+    go = {"key": {"kind": "bridge", "id": "br-3", "node": "n", "dialog": "dlg-3", "app": "a"}}
+    no_id = gowire.ShapeReport(gowire.shape_diff(go, {"key": {"kind": "bridge", "node": "n", "dialog": "dlg-3",
+                                                              "app": "a"}}))
+    assert no_id.ok and no_id.notes
+    for field in ("kind", "node", "dialog", "app"):
+        py = {"key": {k: v for k, v in go["key"].items() if k != field}}
+        assert not gowire.ShapeReport(gowire.shape_diff(go, py)).ok, field
