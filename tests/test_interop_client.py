@@ -304,6 +304,32 @@ def test_key_without_kind_becomes_a_handle(client, fake):
     assert bridge.node == NODE
 
 
+def test_create_follows_the_node_the_go_reply_names(client, fake):
+    """two.ChannelOriginate.appkey.0: a create to ``ari.create.<app>`` (queue group) answered by the
+    Go server 66:77:88:99:aa:bb; the handle's next request goes to that node exactly."""
+    x = next(e for e in gowire.exchanges(("two",)) if e.id == "two-0021-ChannelOriginate")
+    node_b = x.replies[0].payload["key"]["node"]
+    fake.script([x.replies[0].raw])
+    ch = client.channels.originate("PJSIP/alice", app=APP, channel_id="q-0")
+    assert (ch.id, ch.node) == ("q-0", node_b)
+    fake.reset()
+    ch.answer()
+    (subject, _reply, request), = fake.requests
+    assert subject == "ari.command.%s.%s" % (APP, node_b)
+    assert request["key"]["node"] == node_b
+
+
+def test_create_keeps_the_dialog_of_the_go_reply(client, fake):
+    """main.BridgeCreate.dialog: Go echoes the dialog in the key; later requests carry it."""
+    x = gowire.exchange_for_step("BridgeCreate.dialog")
+    fake.script([x.replies[0].raw])
+    bridge = client.bridges.create(type="mixing", bridge_id="br-3", node=NODE, dialog="dlg-3")
+    fake.reset()
+    bridge.app_subscribe()
+    (_subject, _reply, request), = fake.requests
+    assert request["key"].get("dialog") == "dlg-3", request
+
+
 def test_sound_list_keys_without_id_decode(client, fake):
     """Go's SoundList keys have no ``id``."""
     fake.script([gowire.exchange_for_step("SoundList").replies[0].raw])
