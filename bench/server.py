@@ -39,7 +39,6 @@ import gevent  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from ariproxy import jsonutil  # noqa: E402
 from ariproxy.bus import Bus  # noqa: E402
 from ariproxy.protocol import Key, Request, Response  # noqa: E402
 from tests.support.nats import NatsServer, free_port  # noqa: E402

@@ -1,5 +1,5 @@
 """The server on its own: raw NATS requests through ariproxy.bus against a real simulator."""
-from ariproxy.protocol import Announcement, Key, Response
+from ariproxy.protocol import Announcement
 
 
 def test_asterisk_info_round_trip(proxy):

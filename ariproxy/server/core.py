@@ -6,9 +6,9 @@ retried with backoff) -> ``serving`` (the ARI events websocket is up) <->
 announcements paused) -> ``stopping`` -> ``stopped``; ``failed`` when
 startup cannot go on (an empty entity id).
 
-Every request passes through :meth:`Server.dispatch` (decode, validate,
-scope check, kind lookup, concurrency bound, ARI, reply): the one seam for
-metrics and health checks.  Requests run in their own greenlets, at most
+Every request passes through :meth:`Server.dispatch` (ARI down? busy?) and
+the greenlet it starts (decode, token checks, scope check, kind lookup, ARI,
+reply): the one seam for metrics and health checks.  Requests run in their own greenlets, at most
 ``max_concurrent`` at once; past that a request is answered ``busy ...`` at
 once rather than queued.
 
@@ -26,8 +26,10 @@ import gevent.event
 import gevent.pool
 
 from ariproxy import errors
+from ariproxy.ari import ARI
+from ariproxy.bus import Bus
 from ariproxy.jsonutil import mask_url
-from ariproxy.protocol import Announcement, Key, Request, Response, subjects
+from ariproxy.protocol import Announcement, Request, Response, subjects
 from ariproxy.server import dialogs as dialogs_mod
 from ariproxy.server.events import EventForwarder
 from ariproxy.server.handlers import NOT_IMPLEMENTED, RequestHandler, error_response_text
@@ -248,7 +250,6 @@ class Server:
             self._stopped.set()
 
     def _make_ari(self):
-        from ariproxy.ari import ARI
         return ARI(url=self.ari_url, username=self.ari_username, password=self._ari_password,
                    app=self.application, timeout=self.ari_timeout, rest_transport=self.rest_transport,
                    ws_url=self.ari_ws_url)
@@ -271,7 +272,6 @@ class Server:
             raise _Fatal(str(e))
 
     def _connect_nats(self):
-        from ariproxy.bus import Bus
         self.bus = Bus(servers=self.nats_url, name=self.name, reconnect=True,
                        on_connect=self._on_nats_connect, on_disconnect=self._on_nats_disconnect)
         self._retry("connecting to NATS at %s" % mask_url(self.nats_url), self.bus.connect)
