@@ -571,3 +571,27 @@ def test_client_ping_is_the_go_ping(client, go_server):
     recorded = json.loads(gowire.load_ping_announce()["ari.ping"]["raw"])
     for raw in go_server.pings:
         assert gowire.value_diff(recorded, json.loads(raw)) == [], raw
+
+
+def test_listen_shares_calls_with_go_listeners():
+    """Go's Listen subscribes ``ari.event.<app>.>`` in queue group
+    ``ARIProxyStasisStartDistributorQueue``: a Python listener joins the same group, so Go and
+    Python instances of one application split new calls between them (checked at the NATS server)."""
+    from tests.support.nats import free_port
+    server = NatsServer(monitor_port=free_port()).start()
+    try:
+        with client_mod.Client(application=APP, url=server.url, timeout=1.0, retries=0) as c:
+            listener = c.listen(lambda channel, event: None)
+            try:
+                c.bus.flush()
+
+                def queue_subs():
+                    conns = server.monitor("connz?subs=detail").get("connections") or []
+                    return [(s.get("subject"), s.get("qgroup")) for conn in conns
+                            for s in conn.get("subscriptions_list_detail") or [] if s.get("qgroup")]
+                subs = wait_for(queue_subs, 5, message="queue subscription at the NATS server")
+            finally:
+                listener.close()
+    finally:
+        server.cleanup()
+    assert ("ari.event.%s.>" % APP, "ARIProxyStasisStartDistributorQueue") in subs
