@@ -1275,7 +1275,6 @@ def claim_channel(ast, req):
         raise Fault(409, "Channel has already been claimed by another application")
     chan.claimed_by = app
     chan.broadcast = False
-    ast.enter_stasis_quiet = True
     chan.app = app
     chan.dialplan.update({"app_name": "Stasis", "app_data": app})
     ast.subscribe_channel(app, chan)

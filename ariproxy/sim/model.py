@@ -601,6 +601,9 @@ class Asterisk:
             self._broadcast(c2)
             return
         if c2 is not None:
+            c2.dialplan.update({"priority": 1, "app_name": "NoOp", "app_data": "Answer + Wait target"})
+            self.emit_channel("ChannelDialplan", c2, {"dialplan_app": "NoOp",
+                                                      "dialplan_app_data": "Answer + Wait target"})
             c2.dialplan.update({"priority": 2, "app_name": "Answer", "app_data": ""})
             self.emit_channel("ChannelDialplan", c2, {"dialplan_app": "Answer", "dialplan_app_data": ""})
             self.set_state(c2, "Up")
