@@ -467,6 +467,7 @@ class Bus:
         self._pending = []
         self._pending_bytes = 0
         self._reconnector = None
+        self._connect_done = gevent.event.Event()
         self._last_error = None
         self._errors_seen = 0
         # counters (read through .stats)
@@ -527,23 +528,38 @@ class Bus:
         """Connect to the first server that accepts (in order); blocks; raises ConnectFailed."""
         if self._state == CLOSED:
             raise BusClosed("bus %s is closed" % self.name)
+        if self._state == CONNECTING:  # another greenlet is connecting: wait for its outcome
+            self._connect_done.wait()
+            if not self.connected:
+                raise NotConnected("bus %s: the concurrent connect() failed" % self.name)
+            return
         if self._state != DISCONNECTED:
             return
         if not monkey.is_module_patched("socket"):
             raise BusError("ariproxy.bus needs gevent monkey patching: call "
                            "gevent.monkey.patch_all() before importing ariproxy")
         self._state = CONNECTING
-        failures = []
-        for server in list(self._servers):
-            try:
-                conn = self._open(server)
-            except _HandshakeError as e:
-                failures.append((server, e))
-                LOG.warning("NATS %s: %s", server.display, e)
-                continue
-            self._start(conn, reconnected=False)
-            return
-        self._state = DISCONNECTED
+        self._connect_done.clear()
+        try:
+            failures = []
+            for server in list(self._servers):
+                try:
+                    conn = self._open(server)
+                except _HandshakeError as e:
+                    failures.append((server, e))
+                    LOG.warning("NATS %s: %s", server.display, e)
+                    continue
+                self._start(conn, reconnected=False)
+                if self._state == CLOSED:
+                    raise BusClosed("bus %s was closed while connecting" % self.name)
+                return
+            self._state = DISCONNECTED
+        except BaseException:
+            if self._state == CONNECTING:
+                self._state = DISCONNECTED
+            raise
+        finally:
+            self._connect_done.set()
         text = "; ".join("%s: %s" % (s.display, e) for s, e in failures)
         if all(e.auth for _, e in failures):
             raise AuthorizationFailed("NATS authorization refused (%s)" % text)
@@ -591,12 +607,12 @@ class Bus:
                     # +OK: ignored
             sock.settimeout(None)
             return _Connection(sock, server, buf, info)
-        except _HandshakeError:
-            _close_quietly(sock)
-            raise
         except (OSError, ValueError, pynats2.NATSError) as e:
             _close_quietly(sock)
             raise _HandshakeError("%s: %s" % (type(e).__name__, e)) from None
+        except BaseException:  # _HandshakeError, or GreenletExit from close() during a reconnect
+            _close_quietly(sock)
+            raise
 
     @staticmethod
     def _read_line(sock, buf):
@@ -613,6 +629,9 @@ class Bus:
 
     def _start(self, conn, reconnected):
         """Install a handshaken connection: resubscribe, flush the pending buffer, start greenlets."""
+        if self._state == CLOSED:  # close() was called while connecting
+            _close_quietly(conn.sock)
+            return
         self._conn = conn
         self._apply_info(conn, conn.info)
         lines = [("SUB %s.* %d\r\n" % (self._inbox_base, self._inbox_sid)).encode()]
@@ -745,6 +764,10 @@ class Bus:
                 else:
                     buf = bytearray(data)
                 buf = self._process(conn, buf)
+                if len(data) > 16384:
+                    # a flood: recv() returns without yielding while data is waiting, so let the
+                    # delivery, writer and requesting greenlets run before reading more
+                    gevent.sleep(0)
         except BaseException as e:  # GreenletExit included: the socket is gone either way
             self._lost(conn, e if str(e) else type(e).__name__)
             if not isinstance(e, Exception):

@@ -339,3 +339,25 @@ def test_publish_then_close_loses_nothing(nats_url, make_bus):
     publisher.close()  # publishes are written by a writer greenlet: close hands them over first
     wait_for(lambda: len(got) == 500)
     assert [int(m.data) for m in got] == list(range(500))
+
+
+def test_concurrent_connect_calls_share_one_connection(nats_url, make_bus):
+    bus = make_bus(nats_url, connect=False)
+    callers = [gevent.spawn(bus.connect) for _ in range(5)]
+    gevent.joinall(callers, timeout=10, raise_error=True)
+    assert bus.connected
+    bus.flush()
+    assert bus.stats["reconnects"] == 0
+
+
+def test_not_connected_before_connect(nats_url, make_bus):
+    bus = make_bus(nats_url, connect=False)
+    assert bus.state == "disconnected"
+    with pytest.raises(NotConnected):
+        bus.publish("x", b"")
+    with pytest.raises(NotConnected):
+        bus.request("x", b"")
+    sub = bus.subscribe("early", lambda m: None)  # kept, sent at connect
+    bus.connect()
+    bus.flush()
+    assert sub.sid in bus._subs and bus.stats["subscriptions"] == 1
