@@ -361,3 +361,26 @@ def test_not_connected_before_connect(nats_url, make_bus):
     bus.connect()
     bus.flush()
     assert sub.sid in bus._subs and bus.stats["subscriptions"] == 1
+
+
+def test_server_error_that_closes_the_connection_leads_to_reconnect(nats_url, make_bus):
+    bus = make_bus(nats_url)
+    echo_responder(bus)
+    bus._write(b"BOGUS\r\n")  # a protocol violation: the server answers -ERR and hangs up
+    wait_for(lambda: bus.stats["errors"] == 1 and bus.stats["reconnects"] == 1 and bus.connected)
+    assert "Unknown Protocol Operation" in bus.last_error.text
+    bus.flush()
+    assert bus.request("echo", b"back", timeout=5).data == b"back"
+
+
+def test_pynats2_internals_relied_on():
+    """ariproxy.bus uses pynats2 0.9.0's constructor, _connect_tls and _send_connect_command."""
+    import importlib.metadata
+
+    import pynats2.client
+    assert importlib.metadata.version("pynats2") == "0.9.0"
+    hs = pynats2.client.NATSNoSubscribeClient("nats://user:pw@example.org:4333", name="n")
+    opts = hs._conn_options
+    assert (opts["hostname"], opts["port"], opts["username"], opts["password"]) == ("example.org", 4333, "user", "pw")
+    assert opts["protocol"] == 0 and opts["tls"] is False
+    assert callable(hs._connect_tls) and callable(hs._send_connect_command)
