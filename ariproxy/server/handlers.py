@@ -71,19 +71,20 @@ class RequestHandler:
         dialog = request.key.dialog
         new_bindings = self._bind(dialog, spec, call)
         try:
-            result = None
-            if call.operation is not None:
-                result = server.ari.call(call.resource, call.operation, **call.all_params)
             try:
+                result = None
+                if call.operation is not None:
+                    result = server.ari.call(call.resource, call.operation, **call.all_params)
                 return self._respond(spec, request, call, result)
             except errors.ProtocolError as e:
+                # Not the requester's fault: ARI answered something that is not what the spec says.
                 raise errors.ServerError("unexpected answer from ARI: %s" % e, status=502,
                                          reason="Bad Gateway") from None
         except Exception as e:
             # The entity was never made: its fresh bindings would only wait for eviction.
             for kind, entity in new_bindings:
                 server.dialog_bindings.forget(kind, entity)
-            if not isinstance(e, (errors.AriProxyError,)):
+            if not isinstance(e, errors.AriProxyError):
                 log.exception("%s failed", request.kind)
             else:
                 log.debug("%s failed: %s", request.kind, e)
