@@ -195,7 +195,6 @@ class Subscription:
         self._wakeup = gevent.event.Event()
         self._idle = gevent.event.Event()
         self._idle.set()
-        self._busy = False
         self._burst_dropped = 0
         self._greenlet = gevent.spawn(self._deliver)
 
@@ -226,13 +225,10 @@ class Subscription:
         while not self.closed:
             while messages:
                 msg = messages.popleft()
-                self._busy = True
                 try:
                     self.callback(msg)
                 except Exception:
                     LOG.exception("subscription %s: callback failed on %r", self.subject, msg)
-                finally:
-                    self._busy = False
                 self.delivered += 1
                 if self.closed:
                     return
@@ -281,32 +277,31 @@ class _Reply:
 
 
 class _Gather:
-    """A gather's collector: replies until ``max_replies`` or ``until(msgs)``."""
+    """A gather's collector.  The reader only appends; ``until`` (user code) runs in the gathering greenlet."""
 
-    __slots__ = ("msgs", "done", "subject", "max_replies", "until")
+    __slots__ = ("msgs", "done", "wake", "subject", "max_replies", "wake_each")
 
-    def __init__(self, subject, max_replies, until):
+    def __init__(self, subject, max_replies, wake_each):
         self.msgs = []
-        self.done = gevent.event.Event()
+        self.done = False
+        self.wake = gevent.event.Event()
         self.subject = subject
         self.max_replies = max_replies
-        self.until = until
+        self.wake_each = wake_each
 
     def deliver(self, msg):
         self.msgs.append(msg)
-        finished = (self.max_replies is not None and len(self.msgs) >= self.max_replies)
-        if not finished and self.until is not None:
-            try:
-                finished = bool(self.until(self.msgs))
-            except Exception:
-                LOG.exception("gather on %s: until() failed; stopping", self.subject)
-                finished = True
-        if finished:
-            self.done.set()
-        return finished
+        if self.max_replies is not None and len(self.msgs) >= self.max_replies:
+            self.done = True
+            self.wake.set()
+            return True
+        if self.wake_each:
+            self.wake.set()
+        return False
 
     def fail(self, exc):
-        self.done.set()  # gather returns what came
+        self.done = True  # gather returns what came
+        self.wake.set()
 
 
 # -- servers and connections ---------------------------------------------------
@@ -1019,15 +1014,24 @@ class Bus:
     def gather(self, subject, payload=b"", timeout=1.0, max_replies=None, until=None):
         """Publish once; collect replies until ``max_replies``, ``until(msgs)`` or ``timeout``.
 
-        Returns the list of Msgs that came (possibly empty); never raises on timeout.
+        ``until(msgs)`` gets the replies so far after each reply and runs in
+        the calling greenlet.  Returns the list of Msgs that came (possibly
+        empty); never raises on timeout.
         """
         self._check_request()
         token = b"%d" % next(self._tokens)
-        entry = _Gather(subject, max_replies, until)
+        entry = _Gather(subject, max_replies, wake_each=until is not None)
         self._requests[token] = entry
+        deadline = time.monotonic() + timeout
         try:
             self.publish(subject, payload, self._reply_prefix + token.decode())
-            entry.done.wait(timeout)
+            while not entry.done:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not entry.wake.wait(remaining):
+                    break
+                entry.wake.clear()
+                if not entry.done and until is not None and until(entry.msgs):
+                    break
         finally:
             self._requests.pop(token, None)
         return list(entry.msgs)
@@ -1079,7 +1083,7 @@ class Bus:
         while self._requests and time.monotonic() < deadline:
             entries = list(self._requests.values())
             for entry in entries:
-                done = entry.result if isinstance(entry, _Reply) else entry.done
+                done = entry.result if isinstance(entry, _Reply) else entry.wake
                 done.wait(max(0.0, deadline - time.monotonic()))
         if self.connected:
             try:

@@ -104,8 +104,15 @@ def test_gather_collects_until_max_or_timeout(nats_url, make_bus):
     # no max: runs to the timeout and returns what came, never raises
     assert len(client.gather("who", b"", timeout=0.3)) == 3
     assert client.gather("nobody", b"", timeout=0.05) == []
-    msgs = client.gather("who", b"", timeout=5, until=lambda ms: any(m.data == b"r1" for m in ms))
+    callers = set()
+
+    def until(ms):
+        callers.add(gevent.getcurrent())  # user code: runs in the gathering greenlet, not the reader
+        return any(m.data == b"r1" for m in ms)
+
+    msgs = client.gather("who", b"", timeout=5, until=until)
     assert any(m.data == b"r1" for m in msgs)
+    assert callers == {gevent.getcurrent()}
 
 
 def test_queue_group_delivers_each_message_once(nats_url, make_bus):
