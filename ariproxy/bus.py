@@ -418,6 +418,18 @@ def _user_call(func, *args):
 class Bus:
     """One NATS connection (see the module docstring for the threading model).
 
+    ``servers``: URL string (comma separated) or list; ``nats://`` or
+    ``tls://``, credentials as ``user:pass@`` or ``token@`` (never logged);
+    the port defaults to 4222.  Servers announced by the cluster are added.
+    ``connect_timeout`` bounds each server's TCP + TLS + CONNECT + PING/PONG.
+    ``reconnect_wait=(first, cap)``: pause after a round of failed attempts,
+    doubling up to ``cap``.  A connection that leaves ``max_pings_out``
+    keep-alive PINGs (one per ``ping_interval`` s) unanswered is dropped and
+    reconnected.  ``pending_buffer``: bytes of publishes kept while
+    reconnecting.  TLS: the server certificate is verified unless
+    ``tls_verify=False``; ``tls_cacert``/``tls_client_cert``/``tls_client_key``
+    are file paths.
+
     ``on_connect(bus)`` and ``on_disconnect(bus)`` are called in their own
     greenlets after every (re)connect and every drop; ``on_error(bus, exc)``
     for every ``-ERR`` (a :class:`ServerError`).
