@@ -85,6 +85,35 @@ def match_route(path):
     return None, None
 
 
+def api_docs(name, base_path):
+    """The api-docs listing (``resources.json``) or one resource's operations, from the route table.
+
+    Only the machine-readable parts (paths, methods, nicknames, parameters); no models.
+    """
+    resources = []
+    for row in ROUTES:
+        if row[2] not in resources:
+            resources.append(row[2])
+    if name == "resources.json":
+        return {"apiVersion": "10.0.0", "swaggerVersion": "1.1", "basePath": base_path,
+                "apis": [{"path": "/api-docs/%s.{format}" % r} for r in resources]}
+    resource = name[:-5] if name.endswith(".json") else None
+    if resource not in resources:
+        raise Fault(404, "Resource not found")
+    apis = []
+    for method, template, res, nickname, response, params in ROUTES:
+        if res != resource:
+            continue
+        if not apis or apis[-1]["path"] != template:
+            apis.append({"path": template, "operations": []})
+        apis[-1]["operations"].append({
+            "httpMethod": method, "nickname": nickname, "responseClass": response,
+            "parameters": [{"name": n, "paramType": where, "required": req, "dataType": dt, "allowMultiple": multi}
+                           for n, where, req, dt, multi in params]})
+    return {"apiVersion": "10.0.0", "swaggerVersion": "1.1", "basePath": base_path,
+            "resourcePath": "/api-docs/%s.{format}" % resource, "apis": apis}
+
+
 class Reply:
     """One REST answer before it is put on HTTP or in a RESTResponse."""
 
@@ -142,6 +171,7 @@ class Simulator:
         self.requests = []
         self.max_logged_requests = 10000
         self.sockets = []
+        self.ws_messages_received = 0
         self._server = None
         self._delay = 0.0
         self._fail_next = 0
@@ -311,6 +341,7 @@ class Simulator:
             ws.asterisk.unregister_socket(ws)
 
     def _on_ws_text(self, ws, text):
+        self.ws_messages_received += 1
         ast = ws.asterisk
         if ast is not self.asterisk or ast.closed:
             return
@@ -405,6 +436,10 @@ class Simulator:
     def _dispatch(self, ast, method, path, query_pairs, body, content_type):
         if path.endswith("/") and len(path) > 1:
             raise Fault(404, "ARI URLs do not end with a slash. Try /ari%s" % path.rstrip("/"))
+        if path.startswith("/api-docs/"):
+            if method != "GET":
+                raise _MethodNotAllowed({"GET": None})
+            return Reply(200, jsonutil.dumps(api_docs(path[10:], self.base_url + "/ari")))
         methods, path_params = match_route(path)
         if methods is None:
             raise Fault(404, "Resource not found")

@@ -101,8 +101,10 @@ def sim_events():
     opened = []
 
     def open_events(simulator, app="test", subscribe_all=False):
+        ws_count = len(simulator.sockets)
         c = EventCollector(simulator.ws_url, app, subscribe_all)
-        wait_for(lambda: app in simulator.asterisk.apps, 5.0)
+        # registered: the simulator serves one more socket and knows the app
+        wait_for(lambda: len(simulator.sockets) > ws_count and app in simulator.asterisk.apps, 5.0)
         opened.append(c)
         return c
     yield open_events
