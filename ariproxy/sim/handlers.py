@@ -407,7 +407,6 @@ def answer(ast, req):
     chan = ast.stasis_channel(req.get("channelId"))
     if chan.state != "Up":
         ast.soon(ast.set_state, chan, "Up")
-        chan.state_pending = True
     return 204, None
 
 
