@@ -98,8 +98,8 @@ class Subscription:
         self._queue.append(event)
         self._ready.set()
         if event.type in self._terminal:
-            # The entity is gone: stop receiving, keep what is queued readable.
-            self._detach()
+            # The entity is gone: nothing more will come; what is queued stays readable.
+            self.close()
 
     # -- reading -------------------------------------------------------------
     @property
@@ -136,6 +136,13 @@ class Subscription:
                 self._ready.clear()
             return event
         return None
+
+    def drain(self):
+        """Every queued event, removed from the queue (never blocks)."""
+        events = list(self._queue)
+        self._queue.clear()
+        self._ready.clear()
+        return events
 
     def wait(self, *types, timeout=None):
         """Read (and discard) events until one of ``types`` arrives; return it.

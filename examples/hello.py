@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Hello world: answer each new call, play ``sound:hello-world``, wait for it to end, hang up.
+
+Calls are distributed among every running copy of this program (NATS queue
+group): start several and each call is answered once.
+
+    python examples/hello.py --nats-url nats://127.0.0.1:4222 --app demo [--calls N]
+"""
+from gevent import monkey
+
+monkey.patch_all()
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+
+from gevent.event import Event  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
+
+import ariproxy.client  # noqa: E402
+
+log = logging.getLogger("hello")
+
+
+def answer_call(channel, event):
+    """One call: answer, play, wait for the end of the playback, hang up."""
+    log.info("call %s from %s", channel.id, event.body.get("channel", {}).get("caller", {}).get("number", "?"))
+    channel.answer()
+    playback = channel.play("sound:hello-world")  # subscribed before the request: nothing missed
+    playback.wait("PlaybackFinished", timeout=60)
+    channel.hangup()
+    log.info("call %s done", channel.id)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--nats-url", default=None, help="NATS URL (default: $NATS_URI/$NATS_URL or local)")
+    p.add_argument("--app", default=None, help="ARI application (default: $ARI_APPLICATION)")
+    p.add_argument("--calls", type=int, default=0, help="exit after this many calls (0: run forever)")
+    p.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
+    return p.parse_args(argv)
+
+
+def main(argv=None, ready=None):
+    """Serve calls; returns how many were handled.  ``ready`` (a gevent Event) is set once listening."""
+    args = parse_args(argv)
+    done = []
+    finished = Event()
+
+    def on_call(channel, event):
+        try:
+            answer_call(channel, event)
+        finally:
+            done.append(channel.id)
+            if args.calls and len(done) >= args.calls:
+                finished.set()
+
+    with ariproxy.client.Client(application=args.app, url=args.nats_url) as client:
+        with client.listen(on_call):
+            log.info("listening for calls to %s", client.application)
+            if ready is not None:
+                ready.set()
+            try:
+                finished.wait(args.timeout)
+            except KeyboardInterrupt:
+                pass
+    return len(done)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    print("%d call(s) handled" % main())
