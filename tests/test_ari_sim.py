@@ -199,12 +199,29 @@ def test_auto_uses_http_on_an_old_asterisk():
     try:
         ari = _ari(simulator, "auto")
         stream = ari.events(lambda e: None)
-        wait_for(lambda: stream.connected)
-        # The decision is made right after connecting; a ping over HTTP shows it was made.
-        wait_for(lambda: ari.transport_stats["http"] >= 1)
+        wait_for(lambda: stream.rest_decision is not None)
+        assert stream.rest_decision == "http"
         ari.call("asterisk", "ping")
         assert ari.active_rest_transport == "http"
         assert ari.transport_stats["websocket"] == 0
+        ari.close()
+    finally:
+        simulator.stop()
+
+
+def test_auto_probe_without_answer_means_http():
+    # An unparsable version makes the client probe; this simulated Asterisk ignores the probe.
+    simulator = sim_module.Simulator(host="127.0.0.1", port=0, username="asterisk", password=PASSWORD,
+                                     version="GIT-master-1a2b3c")
+    simulator.start()
+    try:
+        ari = _ari(simulator, "auto")
+        stream = ari.events(lambda e: None, probe_timeout=0.2)
+        wait_for(lambda: stream.rest_decision is not None)
+        assert stream.rest_decision == "http" and stream.ws_requests_sent == 1
+        assert ari.active_rest_transport == "http"
+        ari.call("asterisk", "ping")
+        assert [r["via"] for r in simulator.requests][-1] == "http"
         ari.close()
     finally:
         simulator.stop()

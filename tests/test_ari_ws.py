@@ -104,7 +104,8 @@ class MiniAsterisk:
                     elif isinstance(event, CloseConnection):
                         sock.sendall(conn.send(event.response()))
                         return
-        except OSError:
+        except Exception:
+            # Plain HTTP (not an upgrade) or a broken client: just hang up, as a dead server would.
             return
         finally:
             if entry in self.sockets:
@@ -254,3 +255,14 @@ def test_close_is_clean(ari, mini):
 def test_websocket_rest_support_by_version(version, supported):
     from ariproxy.ari import websocket_rest_supported
     assert websocket_rest_supported(version) is supported
+
+
+def test_auto_probes_when_the_version_is_unknown(mini):
+    # The tiny server answers no HTTP (so /asterisk/info fails) but does answer RESTRequest:
+    # the probe over the websocket decides.
+    client = ARI(mini.url, "asterisk", PASSWORD, app="test", rest_transport="auto", connect_timeout=1.0,
+                 reconnect_wait=(0.01, 0.05))
+    client.events(lambda e: None, probe_timeout=2.0)
+    wait_for(lambda: client.active_rest_transport == "websocket")
+    assert mini.requests[0]["uri"] == "asterisk/ping"
+    client.close()

@@ -151,11 +151,12 @@ class ARI:
     # -- events -------------------------------------------------------------------------------------
 
     def events(self, on_event, on_connect=None, on_disconnect=None, subscribe_all=False, app=None,
-               start=True):
+               start=True, **options):
         """Open the events websocket for ``app`` (default: this ARI's app); returns the EventStream.
 
         Returns at once; the stream connects and reconnects in the background.
         The stream also carries REST calls when ``rest_transport`` allows.
+        ``options`` go to EventStream (ping_interval, max_queue, probe_timeout, reconnect_wait).
         """
         from ariproxy.ari.events import EventStream
 
@@ -164,7 +165,7 @@ class ARI:
             raise errors.ValidationError("an ARI application name is needed for the events websocket",
                                          parameter="app")
         stream = EventStream(self, app, on_event, on_connect=on_connect, on_disconnect=on_disconnect,
-                             subscribe_all=subscribe_all)
+                             subscribe_all=subscribe_all, **options)
         self._streams.append(stream)
         if start:
             stream.start()

@@ -38,7 +38,8 @@ class EventStream:
 
     Attributes for the server: ``connected`` (bool), ``connected_at``
     (``time.time()`` of the current connection, None while down),
-    ``connects`` (count), ``stats``.  ``on_connect(stream)`` and
+    ``connects`` (count), ``rest_decision`` (None until this connection's
+    REST transport is decided, then ``websocket`` or ``http``), ``stats``.  ``on_connect(stream)`` and
     ``on_disconnect(stream, reason)`` run on the dispatcher greenlet, in
     order with the events; ``on_disconnect`` is not called for ``close()``.
     """
@@ -62,6 +63,8 @@ class EventStream:
         self.connects = 0
         self.stats = {"events": 0, "rest_responses": 0, "bad_frames": 0, "dropped": 0, "callback_errors": 0}
         self.ws_requests_sent = 0
+        # Where REST goes while this connection lasts: None until decided, then "websocket" or "http".
+        self.rest_decision = None
         self._ws = None
         self._ws_rest = None
         self._closed = False
@@ -170,6 +173,7 @@ class EventStream:
         self._last_rx = time.monotonic()
         log.info("ARI websocket connected (%s app=%s)", mask_url(self.ari.ws_url), self.app)
         ws_rest = None
+        self.rest_decision = "http" if self.ari.rest_transport == "http" else None
         if self.ari.rest_transport != "http":
             ws_rest = WebSocketRequests(self._send_text, timeout=self.ari.timeout)
             self._ws_rest = ws_rest
@@ -274,6 +278,7 @@ class EventStream:
                 supported = self._probe(ws_rest)
         if ws_rest is not self._ws_rest or ws_rest.closed:
             return
+        self.rest_decision = "websocket" if supported else "http"
         if supported:
             ws_rest.usable = True
             self.ari._set_ws_rest(ws_rest)
