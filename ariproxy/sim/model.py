@@ -710,6 +710,8 @@ class Asterisk:
             self.apps[chan.app].remove("bridge_ids", bridge.id)
 
     def destroy_bridge(self, bridge):
+        if self.bridges.get(bridge.id) is not bridge:
+            return  # already destroyed (two DELETEs raced)
         for cid in list(bridge.channels):
             chan = self.channels.get(cid)
             if chan is not None:

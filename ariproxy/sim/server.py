@@ -474,7 +474,7 @@ class Simulator:
                     raise Fault(400, "Error parsing request body")
                 if isinstance(parsed, dict):
                     for k, v in parsed.items():
-                        if k in params or isinstance(v, (dict, list)) and k != "channel":
+                        if k in params or isinstance(v, dict):
                             continue
                         if isinstance(v, bool):
                             v = "true" if v else "false"
