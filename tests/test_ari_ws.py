@@ -55,8 +55,11 @@ class MiniAsterisk:
         self.sockets = []
 
     def send_event(self, event):
+        self.send_raw(json.dumps(event))
+
+    def send_raw(self, text):
         for sock, conn in list(self.sockets):
-            sock.sendall(conn.send(TextMessage(json.dumps(event))))
+            sock.sendall(conn.send(TextMessage(text)))
 
     def answer(self, message):
         body = {"method": message["method"], "uri": message["uri"],
@@ -266,3 +269,40 @@ def test_auto_probes_when_the_version_is_unknown(mini):
     wait_for(lambda: client.active_rest_transport == "websocket")
     assert mini.requests[0]["uri"] == "asterisk/ping"
     client.close()
+
+
+def _varset(i):
+    return {"type": "ChannelVarset", "variable": "N", "value": str(i), "application": "test",
+            "timestamp": "2026-11-29T04:20:54.398+0000", "asterisk_id": "02:fc:00:00:00:01"}
+
+
+def test_callbacks_may_call_ari_over_the_same_websocket_and_may_fail(ari, mini):
+    answers = []
+
+    def on_event(event):
+        # A REST call from the callback is answered through the reader this callback does not block.
+        answers.append(ari.call("channels", "get", channelId="c" + event.body["value"])["uri"])
+        if event.body["value"] == "1":
+            raise RuntimeError("handler bug")
+
+    stream = ari.events(on_event)
+    wait_for(lambda: ari.active_rest_transport == "websocket")
+    for i in range(3):
+        mini.send_event(_varset(i))
+    wait_for(lambda: len(answers) == 3)
+    assert answers == ["channels/c0", "channels/c1", "channels/c2"]
+    assert stream.stats["callback_errors"] == 1 and stream.connected
+
+
+def test_undecodable_frames_are_skipped(ari, mini, caplog):
+    got = []
+    stream = ari.events(got.append)
+    wait_for(lambda: stream.connected)
+    mini.send_raw("hello, not json")
+    mini.send_raw("[1,2,3]")
+    mini.send_raw('{"type": "RESTResponse", "request_id": "nobody-waits", "status_code": 200}')
+    mini.send_event(_varset(7))
+    wait_for(lambda: got)
+    assert [e.body["value"] for e in got] == ["7"]
+    assert stream.stats["bad_frames"] == 2 and stream.stats["rest_responses"] == 1
+    assert stream.connected and stream.connects == 1

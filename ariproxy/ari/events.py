@@ -155,6 +155,9 @@ class EventStream:
             except (OSError, websocket.WebSocketException) as e:
                 log.info("ARI websocket %s unreachable: %s", mask_url(self.ari.ws_url), e.__class__.__name__)
             else:
+                if self._closed:    # close() ran while we were connecting
+                    ws.shutdown()
+                    break
                 delay = self.reconnect_wait[0]
                 self._serve(ws)
                 if self._closed:
@@ -197,6 +200,10 @@ class EventStream:
                     self.stats["bad_frames"] += 1
         except (OSError, websocket.WebSocketException, ValueError) as e:
             reason = "closed" if self._closed else "connection lost (%s)" % e.__class__.__name__
+        except Exception as e:
+            # A bug while handling a frame must not end the stream for good: reconnect instead.
+            log.exception("ARI websocket reader failed")
+            reason = "reader failed (%s)" % e.__class__.__name__
         finally:
             self.connected = False
             self.connected_at = None
