@@ -343,3 +343,16 @@ def test_many_greenlets_share_the_pool(ari, recorder):
     jobs = [gevent.spawn(ari.call, "channels", "get", channelId="c%d" % i) for i in range(50)]
     gevent.joinall(jobs, timeout=10, raise_error=True)
     assert sorted(j.value["echo"] for j in jobs) == sorted("/ari/channels/c%d" % i for i in range(50))
+
+
+def test_generated_table_is_up_to_date():
+    import importlib.util
+    import ariproxy.ari.operations_table as table
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location("gen_ari_operations",
+                                                  os.path.join(repo, "tools", "gen_ari_operations.py"))
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    with open(table.__file__) as f:
+        assert f.read() == gen.render(*gen.read_spec(shared_path("ari-api-docs"))), \
+            "run tools/gen_ari_operations.py"

@@ -283,7 +283,8 @@ def test_binary_stays_on_http(sim):
     del sim.requests[:]
     data = ari.call("recordings", "getStoredFile", recordingName="rec-bin")
     assert isinstance(data, bytes) and data[:4] == b"RIFF"
-    assert [(r["path"], r["via"]) for r in sim.requests] == [("/recordings/stored/rec-bin/file", "http")]
+    assert ari.request("GET", "/recordings/stored/rec-bin/file") == data
+    assert [(r["path"], r["via"]) for r in sim.requests] == [("/recordings/stored/rec-bin/file", "http")] * 2
     ari.close()
 
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit, unquote
 
 from ariproxy import errors
 from ariproxy.ari.http import HTTPTransport
-from ariproxy.ari.operations import OPERATIONS, PreparedRequest
+from ariproxy.ari.operations import OPERATIONS, PreparedRequest, operation_for
 from ariproxy.jsonutil import mask_url
 
 __all__ = ["ARI", "REST_TRANSPORTS", "websocket_rest_supported"]
@@ -121,6 +121,10 @@ class ARI:
             elif isinstance(value, bool):
                 value = "true" if value else "false"
             pairs.append((name, str(value)))
+        if not binary:
+            # A file answer cannot come over the websocket: recognise the operation by its path.
+            match = operation_for(method, unquote(path.split("?", 1)[0]))
+            binary = bool(match and match[0].binary)
         return self.send(PreparedRequest(method.upper(), path, pairs, body, binary), timeout=timeout)
 
     def send(self, prepared, timeout=None):
