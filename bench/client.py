@@ -129,8 +129,7 @@ def section_latency(args, client, nats_url, ari_url):
     print("\n(a) data request (AsteriskInfo), sequential; best of %d interleaved rounds" % args.rounds)
     from ariproxy.protocol import Key, Request, Response
     client_call = lambda: client.asterisk.info(node=NODE)  # noqa: E731
-    http_client = client.new()
-    http_client.application = APP_HTTP
+    http_client = client.new(application=APP_HTTP)
     http_call = lambda: http_client.asterisk.info(node=NODE)  # noqa: E731
     raw = Request("AsteriskInfo", Key(node=NODE, app=APP)).encode()
     subject = "ari.data.%s.%s" % (APP, NODE)

@@ -55,13 +55,22 @@ class _Connection:
         self.url = url
         self.prefix = prefix
         self.owns_bus = bus is None
-        self.bus = bus if bus is not None else Bus(servers=url, name=name)
+        self.cluster = None
+        self.bus = bus if bus is not None else Bus(servers=url, name=name, on_connect=self._on_connect)
         if self.owns_bus:
             self.bus.connect()
         self.router = EventRouter(self.bus)
         self.cluster = ClusterView(self.bus, prefix)
         self.cluster.start()
         self.users = 1
+
+    def _on_connect(self, bus):
+        # After a reconnect (maybe to another cluster node) ask every server to announce again.
+        if self.cluster is not None and self.users > 0:
+            try:
+                self.cluster.ping()
+            except Exception as exc:
+                log.debug("ping after reconnect: %s", exc)
 
     def acquire(self):
         self.users += 1
@@ -193,10 +202,11 @@ class Client:
         attach_resources(self)
 
     # -- lifetime ---------------------------------------------------------------
-    def new(self, timeout=None, retries=None, queue_size=None):
-        """A child client sharing this connection and cluster view, with its own subscriptions."""
+    def new(self, application=None, timeout=None, retries=None, queue_size=None):
+        """A child client sharing this connection and cluster view, with its own subscriptions
+        (and, if given, another application)."""
         self._check_open()
-        return Client(self.application, prefix=self.prefix,
+        return Client(application or self.application, prefix=self.prefix,
                       timeout=self.timeout if timeout is None else timeout,
                       retries=self.retries if retries is None else retries,
                       queue_size=self.queue_size if queue_size is None else queue_size,
