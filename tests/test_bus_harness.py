@@ -83,3 +83,33 @@ def test_server_without_start_is_not_running():
     server = NatsServer()
     assert not server.running and server.pid is None
     server.cleanup()
+
+
+def test_server_dies_with_a_killed_test_process(tmp_path):
+    """A test run killed hard (timeout, ^C twice) leaves no nats-server behind (Linux PDEATHSIG)."""
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    from tests.support.wait import wait_for
+    if not sys.platform.startswith("linux"):
+        pytest.skip("parent-death signal is Linux only")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = ("from gevent import monkey; monkey.patch_all()\n"
+              "import os, sys; sys.path.insert(0, %r)\n"
+              "from tests.support.nats import NatsServer\n"
+              "print(NatsServer().start().pid, flush=True)\n"
+              "os._exit(0)\n" % repo)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    pid = int(out.stdout.strip())
+
+    def gone():
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                return f.read().split(")")[-1].split()[0] in ("Z", "X")  # exited, not yet reaped
+        except FileNotFoundError:
+            return True
+
+    wait_for(gone, timeout=10)

@@ -59,6 +59,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def _die_with_parent():
+    """In the child before exec: SIGTERM when the test process dies (Linux), so a killed run leaves no server."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _wait(condition, timeout, what, on_fail=None):
     deadline = time.monotonic() + timeout
     while True:
@@ -182,7 +191,8 @@ class NatsServer:
         log = open(self.log_path, "ab")
         try:
             self._proc = subprocess.Popen(self._command(), stdout=log, stderr=subprocess.STDOUT,
-                                          stdin=subprocess.DEVNULL)
+                                          stdin=subprocess.DEVNULL,
+                                          preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         finally:
             log.close()
 
