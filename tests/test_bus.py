@@ -391,3 +391,34 @@ def test_pynats2_internals_relied_on():
     assert (opts["hostname"], opts["port"], opts["username"], opts["password"]) == ("example.org", 4333, "user", "pw")
     assert opts["protocol"] == 0 and opts["tls"] is False
     assert callable(hs._connect_tls) and callable(hs._send_connect_command)
+
+
+@pytest.mark.parametrize("behaviour", ["hang up", "say nothing", "speak nonsense"])
+def test_connect_to_something_that_is_not_nats_fails_clearly(behaviour, make_bus):
+    """pynats2's own connect() spins forever when the peer hangs up before INFO; ours must not."""
+    import socket
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    held = []
+
+    def serve():
+        while True:
+            conn, _ = listener.accept()
+            if behaviour == "hang up":
+                conn.close()
+            elif behaviour == "speak nonsense":
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+                held.append(conn)
+            else:
+                held.append(conn)
+
+    server = gevent.spawn(serve)
+    try:
+        with pytest.raises(ConnectFailed):
+            make_bus("nats://127.0.0.1:%d" % listener.getsockname()[1], connect_timeout=0.3)
+    finally:
+        server.kill()
+        listener.close()
+        for conn in held:
+            conn.close()
