@@ -250,8 +250,8 @@ class Asterisk:
         self.media_scale = media_scale
         self.default_sound_seconds = default_sound_seconds
         self.startup = now_stamp()
-        self.epoch = int(time.time())
         self._counter = 0
+        self._generated = set()
         self._local_counter = 0
         self._snoop_counter = 0
         self._announcer_counter = 0
@@ -283,8 +283,10 @@ class Asterisk:
 
     # ---------------------------------------------------------------- ids
     def new_channel_id(self):
-        ident = "%d.%d" % (self.epoch, self._counter)
+        """Asterisk's unique id: creation time (epoch seconds) and a counter of every channel made."""
+        ident = "%d.%d" % (time.time(), self._counter)
         self._counter += 1
+        self._generated.add(ident)
         return ident
 
     def add_endpoint(self, tech, resource, state="online"):
@@ -392,6 +394,10 @@ class Asterisk:
     def add_channel(self, chan):
         if chan.id in self.channels:
             raise Fault(409, "Channel with given unique ID already exists")
+        if chan.id in self._generated:
+            self._generated.discard(chan.id)
+        else:
+            self._counter += 1  # a caller-chosen id still uses up a number
         self.channels[chan.id] = chan
         self.emit_channel("ChannelCreated", chan)
         return chan
@@ -577,6 +583,9 @@ class Asterisk:
             return
         target = c2 or c1
         for name, value in variables.items():
+            # the variables belong to the originated channel; Asterisk reports them on the Local ;2 half
+            if c2 is not None and "(" not in name:
+                c1.vars[name] = str(value)
             self.set_var(target, name, str(value))
         dialstring = c1.name.split("/", 1)[1].rsplit("-", 1)[0]
         dial = lambda status, ds=dialstring: self.emit("Dial", {"dialstatus": status, "forward": "", "dialstring": ds,
