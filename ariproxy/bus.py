@@ -1067,7 +1067,7 @@ class Bus:
         if not waiter.ready():
             raise RequestTimeout("flush: no PONG from %s within %.3fs" % (conn.server.display, timeout))
         if waiter.get(block=False) != seen:
-            raise self._last_error
+            raise ServerError(self._last_error.text)
 
     def drain(self, timeout=5.0):
         """Stop receiving, deliver what is queued, wait for requests in flight, flush, close.
