@@ -41,3 +41,12 @@ def test_rest_over_websocket(sim, sim_events):
     resp = ev.wait_for("RESTResponse")
     assert resp["status_code"] == 200 and resp["request_id"] == "r1" and resp["transaction_id"] == "t"
     assert jsonutil.loads(resp["message_body"])["asterisk_id"] == sim.entity_id
+
+
+def test_ids_with_reserved_and_unicode_characters(sim):
+    for ident in ("a b", "x/y", "ünï", "50%"):
+        r = requests.post(sim.url + "/bridges", params={"bridgeId": ident}, auth=AUTH)
+        assert r.json()["id"] == ident
+        got = requests.get(sim.url + "/bridges/" + requests.utils.quote(ident, safe=""), auth=AUTH)
+        assert got.status_code == 200 and got.json()["id"] == ident
+    assert requests.get(sim.url + "/sounds/digits/1", auth=AUTH).json() == {"message": "Resource not found"}

@@ -145,6 +145,13 @@ class _Handler(pywsgi.WSGIHandler):
             pass
         super().handle()
 
+    def get_environ(self):
+        env = super().get_environ()
+        # PATH_INFO is percent-decoded as latin-1; routing splits the raw path first, then decodes
+        # each segment as UTF-8 (so an id containing %2F or non-ASCII text survives)
+        env["ariproxy.raw_path"] = self.path.split("?", 1)[0]
+        return env
+
     def run_application(self):
         sim = self.server.sim
         env = self.environ
@@ -495,7 +502,7 @@ class Simulator:
 
     # -------------------------------------------------------------- WSGI
     def _wsgi(self, env, start_response):
-        path = env.get("PATH_INFO", "")
+        path = env.get("ariproxy.raw_path") or env.get("PATH_INFO", "")
         method = env.get("REQUEST_METHOD", "GET")
         if path.startswith("/_sim/"):
             return self._control(env, start_response, path[6:])

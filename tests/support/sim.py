@@ -7,7 +7,6 @@
 
 Register with ``pytest_plugins = ["tests.support.sim"]``.
 """
-import threading
 
 import gevent
 import pytest
@@ -29,7 +28,6 @@ class EventCollector:
                                               header=["Authorization: Basic " + _basic(username, password)])
         self.events = []
         self.closed = Event()
-        self._lock = threading.Lock()
         self._reader = gevent.spawn(self._read)
 
     def _read(self):
