@@ -363,6 +363,21 @@ class Channel(Handle):
         return self._create_child("channel", sid, "ChannelSnoop", snoop_id=sid, app=app or self._default_app(),
                                   app_args=app_args, spy=spy, whisper=whisper)
 
+    @sends("ChannelOriginate")
+    def originate(self, endpoint, extension="", context="", priority=0, label="", app=None, app_args="",
+                  caller_id="", timeout=0, variables=None, channel_id=None, other_channel_id="", originator="",
+                  formats=""):
+        """Originate a new channel from this one: the request goes to this channel's node (and binds
+        its dialog).  Returns the new Channel, subscribed first.  Sends ChannelOriginate."""
+        if app is None and not extension:
+            app = self._default_app()
+        cid = channel_id or new_id("channel")
+        return self._create_child("channel", cid, "ChannelOriginate", endpoint=endpoint, timeout=timeout,
+                                  caller_id=caller_id, context=context, extension=extension, priority=priority,
+                                  label=label, app=app or "", app_args=app_args, formats=formats, channel_id=cid,
+                                  other_channel_id=other_channel_id, originator=entity_id(originator),
+                                  variables=variables)
+
     def _default_app(self):
         return self._key.app or self._client.application or ""
 
