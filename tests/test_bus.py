@@ -422,3 +422,13 @@ def test_connect_to_something_that_is_not_nats_fails_clearly(behaviour, make_bus
         listener.close()
         for conn in held:
             conn.close()
+
+
+def test_server_urls_parsed_and_never_shown_with_secrets():
+    bus = Bus("nats://user:hunter2@h1:4333, tls://s3cr3t-token@h2,h3:4555,nats://[::1]")
+    assert bus.servers == ["nats://h1:4333", "tls://h2:4222", "nats://h3:4555", "nats://[::1]:4222"]
+    assert "hunter2" not in repr(bus) and "s3cr3t" not in repr(bus)
+    for bad in ("http://h1:4222", "nats://", "nats://h1:notaport", ""):
+        with pytest.raises(BusError) as info:
+            Bus("nats://user:hunter2@ok:4222," + bad if bad else bad)
+        assert "hunter2" not in str(info.value)
