@@ -11,7 +11,6 @@ import re
 import requests
 
 from tests.support.shared import shared_path
-from tests.support.wait import wait_for
 
 AUTH = ("asterisk", "asterisk")
 

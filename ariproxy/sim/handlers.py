@@ -343,14 +343,9 @@ def originate(ast, req):
     extension = req.get("extension")
     if not app and not extension:
         raise Fault(400, "Application or extension must be specified")
-    if app and app not in ast.apps:
-        pass  # Asterisk originates anyway; StasisStart then goes nowhere
     args = [a for a in (req.get("appArgs") or "").split(",")] if req.get("appArgs") else []
     caller = parse_callerid(req.get("callerId")) if req.get("callerId") else None
     variables = req.variables()
-    if caller is not None:
-        for k in ("CALLERID(name)", "CALLERID(num)"):
-            pass
     cname = variables.pop("CALLERID(name)", None)
     cnum = variables.pop("CALLERID(num)", None)
     chan, snapshot = ast.originate(endpoint, app=app, args=args, channel_id=req.get("channelId"),
@@ -419,9 +414,7 @@ def _simple(flag_setter):
 
 
 def _ring(ast, chan, req):
-    chan.ringing = True
-    if chan.state in ("Down", "Ring"):
-        pass
+    chan.ringing = True  # indication only: Asterisk sends no event for it
 
 
 def _hold_event(kind):
@@ -1083,8 +1076,7 @@ def get_sound(ast, req):
 
 # ------------------------------------------------------------------ device states
 def _device(req):
-    name = req.get("deviceName")
-    return name
+    return req.get("deviceName")
 
 
 @op("deviceStates", "list")

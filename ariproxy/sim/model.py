@@ -853,11 +853,9 @@ class Asterisk:
             self.emit("RecordingStarted", {"recording": rec.model()}, **self.target_routing(rec.target_uri))
             if max_seconds and max_seconds > 0:
                 rec.timer = self.later(max_seconds, self.finish_recording, rec, "done")
-        if from_bridge:
-            self.soon(started)
-        else:
-            rec.state = "recording"
-            self.soon(lambda: (rec.__setattr__("state", "queued"), started()))
+        if not from_bridge:
+            rec.state = "recording"  # Asterisk answers a channel recording as recording, a bridge one as queued
+        self.soon(started)
 
     def finish_recording(self, rec, state):
         if self.live_recordings.get(rec.name) is not rec:

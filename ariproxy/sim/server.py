@@ -4,7 +4,16 @@
 served by gevent's pywsgi in greenlets.  ``/ari/events`` upgrades to a
 websocket (``websocket.WebSocket``) whose text frames may carry ARI
 ``RESTRequest`` messages, answered by ``RESTResponse`` events from the same
-handlers as HTTP.  Fault controls live outside ``/ari`` under ``/_sim/``.
+handlers as HTTP.  Fault controls live outside ``/ari`` under ``/_sim/`` (no
+auth, any method, JSON answers):
+
+- ``/_sim/drop``: cut every events websocket (no close frame);
+- ``/_sim/refuse?seconds=S``: close the listening socket for S seconds (websockets dropped);
+- ``/_sim/restart?entity_id=ID``: a fresh Asterisk (state gone, websockets closed);
+- ``/_sim/delay?ms=N``: delay every ARI answer by N ms (0 to stop);
+- ``/_sim/fail?n=N``: the next N ARI requests answer 500;
+- ``/_sim/burst?n=N&app=NAME``: N ChannelUserevent events as fast as possible;
+- ``/_sim/state``: entity id, channels, bridges, applications, events sent.
 """
 import base64
 import logging
