@@ -329,11 +329,11 @@ class Client:
             return resp.raise_for_error()
 
     def _expected(self, key):
-        cluster = self._conn.cluster
-        n = cluster.count(key.app, key.node)
+        """How many servers a broadcast for ``key`` reaches (waiting briefly if none is known yet)."""
+        n = self._known(key)
         if n == 0:
             # Just started (or nothing announced yet): give the ping a moment to be answered.
-            n = cluster.wait(lambda c: c.count(key.app, key.node), min(DISCOVERY_WAIT, self.timeout))
+            n = self._conn.cluster.wait(lambda c: self._known(key), min(DISCOVERY_WAIT, self.timeout))
         return n
 
     def _broadcast_first(self, kind, key, subject, data, timeout):
@@ -351,7 +351,7 @@ class Client:
                         decoded.append(None)
                 if any(r is not None and r.ok for r in decoded):
                     return True
-                return bool(expected) and len(msgs) >= max(expected, self._conn.cluster.count(key.app, key.node))
+                return bool(expected) and len(msgs) >= max(expected, self._known(key))
 
             msgs = self._conn.bus.gather(subject, data, timeout=timeout, until=until)
             until(msgs)
@@ -369,10 +369,7 @@ class Client:
     def _gather_list(self, kind, key, data, timeout):
         """A List: gather from every matching server, concatenate ``keys``."""
         subject = make_subject(self.prefix, "get", key.app or None, key.node or None)
-        if key.app and key.node:
-            expected = 1
-        else:
-            expected = self._expected(key)
+        expected = self._expected(key)
         for attempt in range(self.retries + 1):
             msgs = self._conn.bus.gather(
                 subject, data, timeout=timeout,
@@ -409,9 +406,12 @@ class Client:
         return Response(keys=keys)
 
     def _known(self, key):
+        """Known servers a request for ``key`` reaches: its subject carries the node only with an app."""
         if key.app and key.node:
             return 1
-        return self._conn.cluster.count(key.app, key.node)
+        if key.app:
+            return self._conn.cluster.count(key.app)
+        return self._conn.cluster.count()
 
     def generic(self, resource, operation, params=None, key=None, cls=None, timeout=None):
         """Call an ARI operation that has no Go request kind, through the generic kind ``AriCall``.
