@@ -864,7 +864,7 @@ class Asterisk:
         if rec.timer is not None:
             rec.timer.kill(block=False)
         elapsed = (time.monotonic() - rec.started) / max(self.media_scale, 1e-9)
-        rec.duration = int(elapsed) if state == "done" else None
+        rec.duration = int(elapsed)
         rec.state = state
         if state == "done":
             self.stored_recordings[rec.name] = {"name": rec.name, "format": rec.format}
