@@ -706,8 +706,15 @@ class Bus:
             self._close_now()
 
     def _keep_unsent(self):
-        """Publishes not yet handed to the socket go to the pending buffer (as far as it holds)."""
-        unsent = [data for data in self._out if data.startswith(b"PUB ")]  # not PING/SUB/UNSUB
+        """Publishes not yet handed to the socket go to the pending buffer (as far as it holds).
+
+        Not PING/SUB/UNSUB (the reconnect re-sends subscriptions), and not
+        requests: their callers were just told ConnectionLost and may retry,
+        so replaying them could run a command twice.
+        """
+        marker = b" " + self._reply_prefix_b
+        unsent = [data for data in self._out
+                  if data.startswith(b"PUB ") and marker not in data[:data.find(b"\r\n")]]
         self._out.clear()
         self._out_size = 0
         self._out_space.set()

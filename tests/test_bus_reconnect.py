@@ -165,3 +165,17 @@ def test_reconnect_disabled_closes_on_drop(nats_server, make_bus):
     wait_for(lambda: bus.state == "closed")
     with pytest.raises(NotConnected):
         bus.publish("x", b"")
+
+
+def test_publishes_queued_for_the_writer_survive_a_drop(nats_server, make_bus):
+    got = []
+    bus = make_bus(nats_server.url)
+    bus.subscribe("kept", got.append)
+    bus.flush()
+    for i in range(10):
+        bus.publish("kept", b"%d" % i)  # queued for the writer greenlet, which has not run yet
+    bus._lost(bus._conn, "simulated socket error")  # what the reader/writer do on a dead socket
+    assert bus.state == "reconnecting" and bus.stats["pending_bytes"] > 0
+    wait_for(lambda: bus.connected, timeout=10)
+    bus.flush()
+    assert [m.data for m in got] == [b"%d" % i for i in range(10)]
