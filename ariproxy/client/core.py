@@ -175,24 +175,24 @@ class Client:
     def __init__(self, application=None, url=None, prefix="ari.", timeout=DEFAULT_TIMEOUT,
                  retries=DEFAULT_RETRIES, queue_size=DEFAULT_QUEUE_SIZE, name="ariproxy-client",
                  *, bus=None, _parent=None):
-        if _parent is not None:
-            self._conn = _parent._conn
-            self._conn.acquire()
-        else:
-            if application is None:
-                application = os.environ.get("ARI_APPLICATION") or None
-            if url is None:
-                url = next((os.environ[v] for v in URL_ENV if os.environ.get(v)), DEFAULT_URL)
-            prefix = normalize_prefix(prefix)
-            self._conn = _Connection(url, prefix, name, bus=bus)
-        if application:
-            validate_token("application", application)
-        self.application = application or None
-        self.prefix = self._conn.prefix
+        # validate first: nothing to release when the arguments are refused
         if timeout is None or timeout <= 0:
             raise ValidationError("timeout must be a positive number of seconds", "timeout")
         if retries is None or retries < 0:
             raise ValidationError("retries must be 0 or more", "retries")
+        if _parent is None and application is None:
+            application = os.environ.get("ARI_APPLICATION") or None
+        if application:
+            validate_token("application", application)
+        if _parent is not None:
+            self._conn = _parent._conn
+            self._conn.acquire()
+        else:
+            if url is None:
+                url = next((os.environ[v] for v in URL_ENV if os.environ.get(v)), DEFAULT_URL)
+            self._conn = _Connection(url, normalize_prefix(prefix), name, bus=bus)
+        self.application = application or None
+        self.prefix = self._conn.prefix
         self.timeout = float(timeout)
         self.retries = int(retries)
         self.queue_size = queue_size
@@ -269,7 +269,7 @@ class Client:
     # -- keys and handles ----------------------------------------------------------
     def key(self, kind, id="", node="", dialog="", app=None):
         """A Key in this client's application (``app`` overrides)."""
-        return Key(kind, id or "", node or "", dialog or "", self.application or "" if app is None else app)
+        return Key(kind, id or "", node or "", dialog or "", (self.application or "") if app is None else app)
 
     def _handle_for(self, key, early=False):
         from .handles import handle_class
@@ -308,8 +308,7 @@ class Client:
         timeout = self.timeout if timeout is None else timeout
         if cls == "get-list":
             return self._gather_list(kind, key, data, timeout)
-        wire_cls = "get" if cls == "get-list" else cls
-        subject = make_subject(self.prefix, wire_cls, key.app or None, key.node or None)
+        subject = make_subject(self.prefix, cls, key.app or None, key.node or None)
         if cls == "create" or (key.app and key.node):
             attempts = 1 if cls == "create" else self.retries + 1
             return self._request_one(kind, subject, data, timeout, attempts)
