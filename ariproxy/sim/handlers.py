@@ -517,7 +517,7 @@ def move(ast, req):
 
     def go():
         if app not in ast.apps:
-            ast.emit_channel("ApplicationMoveFailed", chan, {"destination": app, "args": args})
+            ast.emit_channel("ApplicationMoveFailed", chan, {"destination": app, "args": args}, apps=[chan.app])
             return
         old = chan.app
         ast.leave_stasis(chan)
@@ -526,7 +526,7 @@ def move(ast, req):
         chan.app = app
         chan.dialplan.update({"app_name": "Stasis", "app_data": ",".join([app] + args)})
         ast.subscribe_channel(app, chan)
-        ast.emit_channel("StasisStart", chan, {"args": args})
+        ast.emit_channel("StasisStart", chan, {"args": args}, apps=[app])
     ast.soon(go)
     return 204, None
 
@@ -672,7 +672,7 @@ def snoop(ast, req):
         sn.app = app
         sn.dialplan.update({"app_name": "Stasis", "app_data": ",".join([app] + args)})
         ast.subscribe_channel(app, sn)
-        ast.emit_channel("StasisStart", sn, {"args": args})
+        ast.emit_channel("StasisStart", sn, {"args": args}, apps=[app])
     ast.soon(go)
     return 200, snapshot
 
@@ -1269,7 +1269,7 @@ def claim_channel(ast, req):
     chan.app = app
     chan.dialplan.update({"app_name": "Stasis", "app_data": app})
     ast.subscribe_channel(app, chan)
-    ast.emit_channel("StasisStart", chan, {"args": []})
+    ast.emit_channel("StasisStart", chan, {"args": []}, apps=[app])
     chan.broadcast = True  # a later claim still finds it, and loses
     return 204, None
 

@@ -458,12 +458,13 @@ class Asterisk:
         chan.dialplan.update({"app_name": "Stasis", "app_data": ",".join([app_name] + list(args))})
         self.subscribe_channel(app_name, chan)
         self.set_var(chan, "STASISSTATUS", "")
-        self.emit_channel("StasisStart", chan, {"args": list(args)})
+        # Stasis events go to the channel's application only (not to subscribe-all observers)
+        self.emit_channel("StasisStart", chan, {"args": list(args)}, apps=[app_name])
 
     def leave_stasis(self, chan):
         if chan.app is None:
             return
-        self.emit_channel("StasisEnd", chan)
+        self.emit_channel("StasisEnd", chan, apps=[chan.app])
         chan.app = None
 
     def hangup(self, chan, cause=16, by_ari=True):
