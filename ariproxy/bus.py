@@ -4,7 +4,10 @@ pynats2 0.9.0 is not safe under concurrency (its reader restarts on every
 subscribe, ``-ERR`` kills it, it never reconnects), so this module uses it
 only for what it does well: the URL parsing of its constructor, TLS wrapping
 (``_connect_tls``) and the ``CONNECT`` line (``_send_connect_command``).  The
-rest is ours:
+socket and the INFO line are ours too: pynats2's ``connect()`` spins forever
+when the peer hangs up before INFO, and knows IPv4 only.  After CONNECT a
+PING must get its PONG (or ``-ERR``): bad credentials fail ``connect()``.
+The rest:
 
 - ONE reader greenlet per socket parses ``MSG``/``PING``/``PONG``/``+OK``/
   ``-ERR``/``INFO`` with a bytes parser; it never runs user code.
@@ -19,6 +22,9 @@ rest is ours:
   callback delays only its own subscription.
 - Requests share ONE wildcard inbox subscription (``_INBOX.<nuid>.*``); each
   request is a token in a dict of waiters.
+- ``-ERR`` is logged, counted, passed to ``on_error``, fails the request it
+  names (permissions) and the ``flush()`` it precedes; the reader goes on
+  (when the server hangs up after it, the bus reconnects).
 - Reconnect with backoff across the configured servers and those the server
   announces (``connect_urls``); subscriptions are re-sent with the same sids
   and queue groups; publishes while disconnected are buffered up to
@@ -30,9 +36,10 @@ import): pynats2 opens its socket with the ``socket`` module.
 
 Blocking calls (they block the calling greenlet only): :meth:`Bus.connect`,
 :meth:`Bus.request`, :meth:`Bus.gather`, :meth:`Bus.flush`,
-:meth:`Bus.drain`.  :meth:`Bus.publish` blocks only while the kernel's send
-buffer is full.  ``subscribe``/``unsubscribe``/``close`` do not wait for the
-server.
+:meth:`Bus.drain`, :meth:`Bus.close` (up to 1 s, handing queued bytes to the
+socket).  :meth:`Bus.publish` blocks only while the output is backed up (see
+above).  ``subscribe``/``unsubscribe`` do not wait for the server (``flush()``
+does).
 """
 import collections
 import itertools
