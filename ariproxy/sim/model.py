@@ -252,6 +252,7 @@ class Asterisk:
         self.startup = now_stamp()
         self._counter = 0
         self._generated = set()
+        self._device_channels = {}
         self._local_counter = 0
         self._snoop_counter = 0
         self._announcer_counter = 0
@@ -400,7 +401,24 @@ class Asterisk:
             self._counter += 1  # a caller-chosen id still uses up a number
         self.channels[chan.id] = chan
         self.emit_channel("ChannelCreated", chan)
+        self._device_use(chan, +1)
         return chan
+
+    def _device_use(self, chan, delta):
+        """Channel devices (``Local/1000@default``) turn INUSE with their first channel, NOT_INUSE after the last."""
+        device = chan.name.rsplit("-", 1)[0]
+        count = self._device_channels.get(device, 0) + delta
+        self._device_channels[device] = count
+        if chan.tech == "Snoop":
+            state = "INVALID"
+        elif delta > 0 and count == 1:
+            state = "INUSE"
+        elif delta < 0 and count == 0:
+            state = "NOT_INUSE"
+            del self._device_channels[device]
+        else:
+            return
+        self.emit("DeviceStateChanged", {"device_state": {"name": device, "state": state}}, devices=(device,))
 
     def set_state(self, chan, state):
         if chan.state != state:
@@ -502,8 +520,10 @@ class Asterisk:
             self._destroy(peer, cause)
 
     def _destroy(self, chan, cause):
-        self.channels.pop(chan.id, None)
+        known = self.channels.pop(chan.id, None) is not None
         self.emit_channel("ChannelDestroyed", chan, {"cause": cause, "cause_txt": CAUSE_TEXT.get(cause, "Unknown")})
+        if known:
+            self._device_use(chan, -1)
         for app in self.apps.values():
             app.remove("channel_ids", chan.id)
         for ep in self.endpoints.values():
