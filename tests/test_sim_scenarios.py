@@ -171,3 +171,31 @@ def test_two_simulators_with_their_own_entity_ids(sim_factory):
     two = sim_factory(entity_id="66:77:88:99:aa:bb")
     ids = {requests.get(s.url + "/asterisk/info", auth=AUTH).json()["system"]["entity_id"] for s in (one, two)}
     assert ids == {"00:11:22:33:44:55", "66:77:88:99:aa:bb"}
+
+
+def test_originate_events_match_the_recording(sim, sim_events):
+    """The first recorded originate (caller id, variables, args) gives the same event sequence."""
+    import json
+    import os
+    from tests.support.shared import shared_path
+    with open(os.path.join(shared_path("fixtures", "asterisk"), "transcript.json")) as f:
+        transcript = json.load(f)
+    recorded = []
+    for entry in transcript:
+        if entry["kind"] == "ws_event" and entry["ws"] == "test":
+            event = entry["event"]
+            recorded.append((event["type"], event.get("channel", event.get("peer", {})).get("name", "")[-2:]))
+            if event["type"] == "StasisStart":
+                break
+    request = next(e for e in transcript if e["kind"] == "rest_request" and e["n"] == 39)
+    ev = sim_events(sim, "test")
+    r = requests.post(sim.url + "/channels", params=request["query"], json=request["body"], auth=AUTH)
+    assert r.json()["caller"] == {"name": "Alice Example", "number": "5551000"}
+    assert r.json()["connected"] == {"name": "ARI Test", "number": "5551000"}
+    start = ev.wait_for("StasisStart")
+    got = [(e["type"], e.get("channel", e.get("peer", {})).get("name", "")[-2:]) for e in ev.events]
+    assert got == recorded
+    assert start["args"] == ["first", "second arg"]
+    var = requests.get(sim.url + "/channels/%s/variable" % start["channel"]["id"], params={"variable": "MY_ORIG_VAR"},
+                       auth=AUTH)
+    assert var.json() == {"value": "orig-value"}

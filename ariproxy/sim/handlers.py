@@ -1131,18 +1131,27 @@ def get_mailbox(ast, req):
     return 200, dict(box)
 
 
+def _mwi(ast, name, new_messages):
+    device = "MWI:" + name
+    ast.emit("DeviceStateChanged", {"device_state": {"name": device, "state": "INUSE" if new_messages else "NOT_INUSE"}},
+             devices=(device,))
+
+
 @op("mailboxes", "update")
 def update_mailbox(ast, req):
     name = req.get("mailboxName")
     ast.mailboxes[name] = {"name": name, "old_messages": req.int("oldMessages", 0),
                            "new_messages": req.int("newMessages", 0)}
+    _mwi(ast, name, ast.mailboxes[name]["new_messages"])
     return 204, None
 
 
 @op("mailboxes", "delete")
 def delete_mailbox(ast, req):
-    if ast.mailboxes.pop(req.get("mailboxName"), None) is None:
+    name = req.get("mailboxName")
+    if ast.mailboxes.pop(name, None) is None:
         raise Fault(404, "Mailbox is does not exist")
+    _mwi(ast, name, 0)
     return 204, None
 
 

@@ -580,7 +580,7 @@ class Asterisk:
         if create_only:
             self.soon(self._created_into_stasis, c1, app, list(args))
         else:
-            self.soon(self._run_originate, c1, c2, app, list(args), dict(variables or {}), timeout)
+            self.soon(self._run_originate, c1, c2, app, list(args), dict(variables or {}), timeout, bool(caller))
         return c1, snapshot
 
     def _created_into_stasis(self, c1, app, args):
@@ -599,7 +599,7 @@ class Asterisk:
             return "noanswer"
         return "answer"
 
-    def _run_originate(self, c1, c2, app, args, variables, timeout):
+    def _run_originate(self, c1, c2, app, args, variables, timeout, caller_given=False):
         if c1.destroyed:
             return
         target = c2 or c1
@@ -608,6 +608,13 @@ class Asterisk:
             if c2 is not None and "(" not in name:
                 c1.vars[name] = str(value)
             self.set_var(target, name, str(value))
+        if caller_given and c2 is not None:
+            # the ;2 half is called with the originate's caller id, and sees ;1 as its connected line
+            c2.caller = dict(c1.connected)
+            c2.connected = dict(c1.caller)
+            self.emit_channel("ChannelCallerId", c2, {"caller_presentation": 0,
+                                                       "caller_presentation_txt": "Presentation Allowed, Not Screened"})
+            self.emit_channel("ChannelConnectedLine", c2)
         dialstring = c1.name.split("/", 1)[1].rsplit("-", 1)[0]
         dial = lambda status, ds=dialstring: self.emit("Dial", {"dialstatus": status, "forward": "", "dialstring": ds,
                                                                  "peer": c1.model()}, channels=(c1.id,))
