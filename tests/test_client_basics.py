@@ -88,7 +88,7 @@ def test_events_fan_out_by_entity_and_type(nats_server):
         with Client(application="demo", url=nats_server.url) as c:
             ch1 = c.channels.handle("c1").subscribe()
             ch1_state = c.channels.handle("c1").subscribe("ChannelStateChange")
-            ch2 = c.channels.handle("c2").subscribe()
+            ch2 = c.subscribe(key=c.channels.handle("c2"))  # a handle works as the key
             other_node = c.channels.handle("c1", node="ff:ff:ff:ff:ff:ff").subscribe()
             everything = c.subscribe()
             c.bus.flush()

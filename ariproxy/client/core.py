@@ -450,11 +450,12 @@ class Client:
     def subscribe(self, *event_types, key=None, queue_size=None):
         """A ``Subscription`` to events of ``event_types`` (all when none given).
 
-        With ``key`` only events about that entity (or, for a key with a
-        dialog, the dialog's events).  Never blocks beyond a NATS write.
+        With ``key`` (a Key, its dict form or a handle) only events about that
+        entity (or, for a key with a dialog, the dialog's events).  Never
+        blocks beyond a NATS write.
         """
         if key is not None and not isinstance(key, Key):
-            key = Key.from_dict(key)
+            key = key.key if isinstance(getattr(key, "key", None), Key) else Key.from_dict(key)  # a handle
         if key is not None and not (key.id or key.dialog):
             key = key if (key.node or key.app) else None
         return self._subscription(event_types, key, queue_size)
