@@ -500,12 +500,13 @@ class Asterisk:
                 self.leave_bridge(bridge, chan, unsubscribe=False)
         in_stasis = chan.app is not None
         self.leave_stasis(chan)
+        if chan.tech == "Snoop":
+            # the recording shows nothing after a snoop channel's StasisEnd
+            for app in self.apps.values():
+                app.remove("channel_ids", chan.id)
         if in_stasis:
             self.set_var(chan, "STASISSTATUS", "SUCCESS")
         peer = chan.peer
-        if chan.tech == "Snoop":
-            for app in self.apps.values():
-                app.remove("channel_ids", chan.id)
         if peer is not None and not peer.destroyed:
             self.emit_channel("ChannelHangupRequest", peer, {"cause": cause})
         self._destroy(chan, cause)
