@@ -285,3 +285,14 @@ def test_staged_play_locks_the_node_then_executes(client):
     pb = staged.execute()
     assert pb.wait("PlaybackFinished", timeout=5)["playback"]["id"] == pb.id
     ch.hangup()
+
+
+def test_staged_originate_subscribes_before_the_call_exists(client):
+    staged = client.channels.stage_originate(endpoint="Local/1000@default", dialog="dlg-stage")
+    ch = staged.handle
+    assert ch.node and ch.dialog == "dlg-stage"
+    with ch.subscribe("StasisStart") as started:
+        assert staged.execute() is ch
+        assert started.get(timeout=5)["channel"]["id"] == ch.id
+    ch.hangup()
+    ch.wait("ChannelDestroyed", timeout=5)
