@@ -791,7 +791,8 @@ class Asterisk:
         if scheme == "sound":
             if rest in SOUND_SECONDS:
                 return SOUND_SECONDS[rest]
-            return self.default_sound_seconds if rest in SOUNDS else -1
+            # playback_duration is meant as is: undo the media_scale that later() applies
+            return self.default_sound_seconds / max(self.media_scale, 1e-9) if rest in SOUNDS else -1
         if scheme == "recording":
             return 1.0 if rest in self.stored_recordings else -1
         if scheme in ("digits", "number", "characters"):
