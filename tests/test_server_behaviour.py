@@ -351,3 +351,14 @@ def test_graceful_stop_under_load_answers_every_accepted_request(proxy_factory):
     assert stats["accepted"] == stats["replies"] == len(answered)
     assert all(r.error == "" for r in answered)
     assert len(unanswered) == 30            # each client stopped on a request sent after the unsubscribe
+
+
+def test_nats_restart_resubscribes_and_announces(proxy):
+    p = proxy
+    p.nats.restart()
+    wait_for(lambda: p.server.bus.connected and p.bus.connected, timeout=15)
+    announcements = collect(p.bus, "ari.announce")
+    p.bus.publish("ari.ping", b"{}")
+    wait_for(lambda: {"node": p.node, "application": APP} in announcements, timeout=10)
+    assert p.ok("AsteriskInfo").data["asterisk"]["system"]["entity_id"] == p.node
+    assert p.server.state == "serving"
