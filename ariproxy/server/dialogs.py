@@ -6,9 +6,9 @@ is also published on ``<prefix>dialogevent.<dialog>``.  The Go server never
 forgets a binding; this table drops an entity's bindings when Asterisk says
 the entity is gone (``ChannelDestroyed``, ``BridgeDestroyed``,
 ``PlaybackFinished``, ``RecordingFinished``, ``RecordingFailed``: the
-protocol layer's ``Event.destroys()``) and, as a
-last resort against entities that never end (staged but never created,
-endpoints, device states), evicts the oldest entity past ``max_entities``.
+protocol layer's ``Event.destroys()``) and, as a last resort against
+entities that never end (staged but never created, endpoints, device
+states), evicts the oldest entity past ``max_entities``.
 
 Pure data structure: no I/O, nothing blocks, safe between greenlets (no
 method yields).
@@ -16,6 +16,7 @@ method yields).
 from collections import OrderedDict
 
 __all__ = ["DialogBindings"]
+
 
 class DialogBindings:
     """``(kind, id) -> {dialog, ...}``, bounded.

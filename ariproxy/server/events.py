@@ -35,6 +35,7 @@ class EventForwarder:
         self.prefix = subjects.normalize_prefix(prefix)
         self.application = application
         self._node_source = node_source
+        self._subject = (None, None)   # (node, its event subject): tokens validated once per node
         self.stats = {"events": 0, "raw_events": 0, "dialog_events": 0, "event_errors": 0,
                       "bindings_dropped": 0}
 
@@ -51,9 +52,11 @@ class EventForwarder:
         if not node:
             return
         app = self.application
+        if self._subject[0] != node:
+            self._subject = (node, subjects.event_subject(self.prefix, app, node))
         # Asterisk's frame usually has the envelope already: then these are its very bytes.
         payload = event.encode(application=app, asterisk_id=node)
-        self._publish(subjects.event_subject(self.prefix, app, node), payload)
+        self._publish(self._subject[1], payload)
         self.stats["events"] += 1
         if payload is event.raw:
             self.stats["raw_events"] += 1
