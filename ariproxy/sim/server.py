@@ -204,6 +204,8 @@ class Simulator:
     def __init__(self, host="127.0.0.1", port=0, entity_id="02:fc:00:00:00:01", username="asterisk",
                  password="asterisk", version="22.10.1", playback_duration=0.05, media_scale=1.0,
                  endpoints=None, users=None):
+        """``users``: more ARI users, ``{name: (password, read_only)}``; ``endpoints``: ``[(tech, resource)]``
+        offered under /endpoints; ``media_scale`` multiplies media lengths and timers (0.01 = 100x faster)."""
         self.host = host
         self.port = port
         self.entity_id = entity_id
@@ -220,7 +222,6 @@ class Simulator:
         self._server = None
         self._delay = 0.0
         self._fail_next = 0
-        self._refuse_until = 0.0
         self._reopen = None
         self.asterisk = self._new_asterisk()
 
@@ -355,12 +356,12 @@ class Simulator:
         if user is None or entry is None or entry[0] != password:
             return Reply(401, jsonutil.dumps({"message": "Authentication required"}),
                          headers=[("WWW-Authenticate", 'Basic realm="Asterisk REST Interface"')])
+        if entry[1] and env.get("REQUEST_METHOD", "GET") not in ("GET", "OPTIONS"):
+            return Reply(403, jsonutil.dumps({"message": "Write access denied"}))
         return None
 
     def _websocket_precheck(self, env):
         query = dict(parse_qsl(env.get("QUERY_STRING", ""), keep_blank_values=True))
-        if time.monotonic() < self._refuse_until:
-            return "refused"
         if self._auth(env, query) is not None:
             return "auth"
         if not query.get("app"):
@@ -535,9 +536,6 @@ class Simulator:
         method = env.get("REQUEST_METHOD", "GET")
         if path.startswith("/_sim/"):
             return self._control(env, start_response, path[6:])
-        if time.monotonic() < self._refuse_until:
-            start_response("503 Service Unavailable", [("Content-Length", "0")])
-            return [b""]
         query_pairs = parse_qsl(env.get("QUERY_STRING", ""), keep_blank_values=True)
         query = dict(query_pairs)
         server_header = [("Server", "Asterisk/%s" % self.version)]
