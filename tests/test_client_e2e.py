@@ -296,3 +296,32 @@ def test_staged_originate_subscribes_before_the_call_exists(client):
         assert started.get(timeout=5)["channel"]["id"] == ch.id
     ch.hangup()
     ch.wait("ChannelDestroyed", timeout=5)
+
+
+def test_listened_call_sees_events_that_came_right_after_stasis_start(nats_server):
+    """StasisStart and the next events arrive together on two NATS subscriptions: the handler's
+    channel still gets them (the router remembers recent events for listened calls)."""
+    from ariproxy.jsonutil import dumps
+    results = []
+    pub = Bus(nats_server.url, name="publisher")
+    pub.connect()
+    try:
+        with Client(application="demo", url=nats_server.url) as c:
+            def handler(ch, event):
+                results.append(ch.wait("ChannelVarset", timeout=5)["value"])
+
+            listener = c.listen(handler)
+            c.bus.flush()
+            for i in range(20):
+                cid = "call-%d" % i
+                base = {"application": "demo", "asterisk_id": "00:11:22:33:44:55",
+                        "channel": {"id": cid, "name": "PJSIP/x", "state": "Ring"}}
+                pub.publish("ari.event.demo.00:11:22:33:44:55", dumps(dict(base, type="StasisStart", args=[])))
+                pub.publish("ari.event.demo.00:11:22:33:44:55",
+                            dumps(dict(base, type="ChannelVarset", variable="X", value=cid)))
+            pub.flush()
+            wait_for(lambda: len(results) == 20, 10.0)
+            assert sorted(results) == sorted("call-%d" % i for i in range(20))
+            listener.close()
+    finally:
+        pub.close()

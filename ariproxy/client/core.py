@@ -105,6 +105,9 @@ class Listener:
         self._greenlets = Group()
         self._closed = False
         self.subject = event_pattern(client.prefix, app)
+        # Keep the app's event route open from now on (an entity key no event names costs nothing per
+        # event), so a call's events are already flowing, and remembered, when its StasisStart comes.
+        self._anchor = client._subscription(("",), Key("listener", new_id(), "", "", app))
         self._sub = client._conn.bus.subscribe(self.subject, self._on_message, queue=queue)
 
     def __repr__(self):
@@ -128,7 +131,7 @@ class Listener:
             return
         key = Key("channel", channel_id, event.asterisk_id or "", "", event.application or self.app)
         # Subscribe to the channel now, before the handler runs, so it can wait for later events.
-        handle = self._client._handle_for(key, early=True)
+        handle = self._client._listened_channel(key)
         self.handled += 1
         self._greenlets.spawn(self._run, handle, event)
 
@@ -151,6 +154,7 @@ class Listener:
             self._sub.unsubscribe()
         except Exception as exc:
             log.debug("listen unsubscribe: %s", exc)
+        self._anchor.close()
         client, self._client = self._client, None
         if client is not None:
             client._forget(self)
@@ -274,6 +278,11 @@ class Client:
     def _handle_for(self, key, early=False):
         from .handles import handle_class
         return handle_class(key.kind)(self, key, early=early)
+
+    def _listened_channel(self, key):
+        """The handle listen() gives a handler: subscribed, with the call's events so far."""
+        from .handles import Channel
+        return Channel(self, key, early="backfill")
 
     def handle(self, key):
         """The handle (Channel, Bridge, ...) for a Key or its dict form."""
@@ -439,11 +448,11 @@ class Client:
         app = (key.app if key is not None and key.app else None) or self.application
         return event_pattern(self.prefix, app)
 
-    def _subscription(self, types, key, queue_size=None, terminal=()):
+    def _subscription(self, types, key, queue_size=None, terminal=(), backfill=False):
         self._check_open()
         sub = Subscription(self._conn.router, self._subject_for(key), types, key,
                            maxsize=queue_size or self.queue_size, owner=self, terminal=terminal)
-        self._conn.router.add(sub)
+        self._conn.router.add(sub, backfill=backfill)
         self._owned.add(sub)
         return sub
 
@@ -468,9 +477,10 @@ class Client:
         cb = Callback(sub, callback)
         return cb
 
-    def _early_subscription(self, key):
-        """The subscription a client-created entity gets before its create request is sent."""
-        return self._subscription((), key, terminal=TERMINAL_EVENTS.get(key.kind, ()))
+    def _early_subscription(self, key, backfill=False):
+        """The subscription a client-created entity gets before its create request is sent
+        (or a listened call before its handler runs: with the subject's recent events)."""
+        return self._subscription((), key, terminal=TERMINAL_EVENTS.get(key.kind, ()), backfill=backfill)
 
     def listen(self, handler, queue=LISTEN_QUEUE_GROUP):
         """Distribute new calls (StasisStart) among every instance listening with this application:

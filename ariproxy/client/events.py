@@ -41,6 +41,8 @@ TERMINAL_EVENTS = {
 # How many recent dialog events are remembered to drop the Go server's duplicates
 # (it publishes an event once per bound entity, so twice to one dialog subject).
 _DIALOG_DEDUP = 64
+# Recent events kept per subject for late entity subscriptions (see EventRouter.add's backfill).
+RECENT_EVENTS = 128
 
 
 class Subscription:
@@ -230,7 +232,7 @@ class Callback:
 class _Route:
     """The local fan-out of one NATS subscription."""
 
-    __slots__ = ("subject", "by_entity", "everything", "nats_sub", "count", "dedup", "dedup_order")
+    __slots__ = ("subject", "by_entity", "everything", "nats_sub", "count", "dedup", "dedup_order", "recent")
 
     def __init__(self, subject, dialog):
         self.subject = subject
@@ -238,6 +240,7 @@ class _Route:
         self.everything = set()
         self.nats_sub = None
         self.count = 0
+        self.recent = collections.deque(maxlen=RECENT_EVENTS)
         self.dedup = set() if dialog else None
         self.dedup_order = collections.deque() if dialog else None
 
@@ -294,7 +297,11 @@ class EventRouter:
         """The subjects with a NATS subscription right now."""
         return sorted(self._routes)
 
-    def add(self, sub):
+    def add(self, sub, backfill=False):
+        """Register ``sub``; with ``backfill`` (entity subscriptions only) it first gets the
+        subject's recent events about its entity.  ``listen()`` uses this: the call's StasisStart
+        arrives on another NATS subscription, whose greenlet may run after this route already
+        delivered the call's next events."""
         route = self._routes.get(sub.subject)
         if route is None:
             route = _Route(sub.subject, dialog=".dialogevent." in "." + sub.subject)
@@ -304,6 +311,11 @@ class EventRouter:
             except Exception:
                 del self._routes[sub.subject]
                 raise
+        if backfill and sub.key is not None and sub.key.id:
+            entity = (sub.key.kind, sub.key.id)
+            for event, entities in list(route.recent):
+                if entity in entities:
+                    sub._offer(event)
         route.add(sub)
 
     def remove(self, sub):
@@ -333,13 +345,14 @@ class EventRouter:
             return
         self.stats["events"] += 1
         targets = list(route.everything) if route.everything else []
+        try:
+            entities = [(key.kind, key.id) for key in event.keys()]
+        except ProtocolError:
+            entities = []
+        route.recent.append((event, entities))
         if route.by_entity:
-            try:
-                keys = event.keys()
-            except ProtocolError:
-                keys = ()
-            for key in keys:
-                subs = route.by_entity.get((key.kind, key.id))
+            for entity in entities:
+                subs = route.by_entity.get(entity)
                 if subs:
                     targets.extend(subs)
         if not targets:

@@ -92,7 +92,7 @@ class Handle:
         self._early = None
         self._finalizer = None
         if early:
-            self._early = client._early_subscription(key)
+            self._early = client._early_subscription(key, backfill=early == "backfill")
             self._finalizer = weakref.finalize(self, self._early.close)
 
     # -- identity ---------------------------------------------------------------
