@@ -316,7 +316,7 @@ def test_start_waits_for_ari_and_nats_to_come_up(nats_factory):
 
 def test_past_max_concurrent_requests_are_refused_busy(proxy_factory):
     p = proxy_factory(max_concurrent=2)
-    p.sim.set_delay(300)
+    p.sim.set_delay(800)   # the first two stay in flight while the other four arrive
     results = []
     workers = [gevent.spawn(lambda: results.append(p.request("AsteriskInfo", timeout=5))) for _ in range(6)]
     gevent.joinall(workers, timeout=10)
