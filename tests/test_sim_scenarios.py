@@ -73,7 +73,8 @@ def test_two_channels_bridged_and_unbridged(sim, sim_events):
     mark = len(ev.events)
     _post(sim, "/bridges/br/removeChannel", channel=a)
     _post(sim, "/bridges/br/removeChannel", channel=b)
-    left = [e for e in ev.events[mark:]]
+    ev.wait_for("ChannelLeftBridge", pred=lambda e: e["channel"]["id"] == b, start=mark)
+    left = ev.events[mark:]
     assert [(e["type"], e["channel"]["id"]) for e in left] == [
         ("ChannelVarset", a), ("ChannelLeftBridge", a), ("ChannelVarset", b), ("ChannelLeftBridge", b)]
     assert left[3]["bridge"]["channels"] == []
@@ -105,12 +106,12 @@ def test_recording_listed_after_it_finishes(sim, sim_events):
     ev = sim_events(sim, "test")
     cid = _post(sim, "/channels", endpoint="Local/1000@default", app="test")["id"]
     ev.wait_for("StasisStart")
-    rec = requests.post(sim.url + "/channels/%s/record" % cid, params={"name": "rec1", "format": "wav",
-                                                                        "maxDurationSeconds": "2"}, auth=AUTH)
+    rec = requests.post(sim.url + "/channels/%s/record" % cid, params={"name": "rec1", "format": "wav"}, auth=AUTH)
     assert rec.status_code == 201 and rec.headers["Location"] == "/ari/recordings/live/rec1"
     assert requests.get(sim.url + "/recordings/stored", auth=AUTH).json() == []
     ev.wait_for("RecordingStarted")
     assert requests.get(sim.url + "/recordings/live/rec1", auth=AUTH).json()["state"] == "recording"
+    assert requests.post(sim.url + "/recordings/live/rec1/stop", auth=AUTH).status_code == 204
     finished = ev.wait_for("RecordingFinished")
     assert finished["recording"]["state"] == "done" and isinstance(finished["recording"]["duration"], int)
     assert requests.get(sim.url + "/recordings/stored", auth=AUTH).json() == [{"name": "rec1", "format": "wav"}]
@@ -120,6 +121,9 @@ def test_recording_listed_after_it_finishes(sim, sim_events):
                                                                           "ifExists": "fail"}, auth=AUTH)
     assert (again.status_code, again.json()) == (
         409, {"message": "Recording 'rec1' already exists and can not be overwritten"})
+    _post(sim, "/channels/%s/record" % cid, name="rec2", format="gsm", maxDurationSeconds="1")
+    ev.wait_for("RecordingFinished", pred=lambda e: e["recording"]["name"] == "rec2")
+    assert sim.stored_recordings["rec2"] == {"name": "rec2", "format": "gsm"}
 
 
 def test_media_list_and_controls(sim, sim_events):
