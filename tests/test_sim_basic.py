@@ -50,3 +50,21 @@ def test_ids_with_reserved_and_unicode_characters(sim):
         got = requests.get(sim.url + "/bridges/" + requests.utils.quote(ident, safe=""), auth=AUTH)
         assert got.status_code == 200 and got.json()["id"] == ident
     assert requests.get(sim.url + "/sounds/digits/1", auth=AUTH).json() == {"message": "Resource not found"}
+
+
+def test_one_socket_for_two_apps_and_subscribe_all(sim, sim_events):
+    multi = sim_events(sim, "multi1,multi2")
+    observer = sim_events(sim, "observer", subscribe_all=True)
+    names = [a["name"] for a in requests.get(sim.url + "/applications", auth=AUTH).json()]
+    assert names == ["multi1", "multi2", "observer"]
+    assert requests.get(sim.url + "/applications/observer", auth=AUTH).json()["channel_ids"] == [
+        "__AST_CHANNEL_ALL_TOPIC"]
+    requests.post(sim.url + "/channels", params={"endpoint": "Local/1000@default", "app": "multi2",
+                                                  "channelId": "m1"}, auth=AUTH)
+    start = multi.wait_for("StasisStart")
+    assert start["application"] == "multi2"
+    observer.wait_for("ChannelStateChange", pred=lambda e: e["channel"]["id"] == "m1")
+    created = observer.wait_for("ChannelCreated")
+    assert created["application"] == "observer"
+    # Stasis events belong to the channel's application only
+    assert "StasisStart" not in observer.types() and "ChannelCreated" not in multi.types()

@@ -369,9 +369,12 @@ class Simulator:
         return None
 
     def _serve_websocket(self, sock, rfile, env):
-        query = dict(parse_qsl(env.get("QUERY_STRING", ""), keep_blank_values=True))
-        names = [n for n in query.get("app", "").split(",") if n]
-        subscribe_all = query.get("subscribeAll", "false").lower() == "true"
+        pairs = parse_qsl(env.get("QUERY_STRING", ""), keep_blank_values=True)
+        names = []
+        for k, v in pairs:
+            if k == "app":
+                names.extend(n for n in v.split(",") if n and n not in names)
+        subscribe_all = dict(pairs).get("subscribeAll", "false").lower() in ("true", "yes", "1", "on")
         ast = self.asterisk
         ws = WebSocket(sock, rfile, on_text=self._on_ws_text, peer=env.get("REMOTE_ADDR"))
         ws.asterisk = ast
