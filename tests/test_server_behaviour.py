@@ -362,3 +362,13 @@ def test_nats_restart_resubscribes_and_announces(proxy):
     wait_for(lambda: {"node": p.node, "application": APP} in announcements, timeout=10)
     assert p.ok("AsteriskInfo").data["asterisk"]["system"]["entity_id"] == p.node
     assert p.server.state == "serving"
+
+
+def test_reply_over_max_payload_becomes_an_error_reply(nats_factory, proxy_factory):
+    nats = nats_factory(max_payload=4096)
+    p = proxy_factory(nats=nats)
+    for i in range(40):
+        p.ok("ChannelOriginate", p.key(), "channel_originate", originate_payload("big-%02d" % i))
+    r = p.request("ChannelList", Key())
+    assert r.error.startswith("response too large"), r.error
+    assert p.ok("AsteriskInfo")

@@ -27,7 +27,7 @@ import gevent.pool
 
 from ariproxy import errors
 from ariproxy.ari import ARI
-from ariproxy.bus import Bus
+from ariproxy.bus import Bus, PayloadTooLarge
 from ariproxy.jsonutil import mask_url
 from ariproxy.protocol import Announcement, Request, Response, subjects
 from ariproxy.server import dialogs as dialogs_mod
@@ -483,7 +483,15 @@ class Server:
         if not msg.reply:
             return
         try:
-            self.bus.publish(msg.reply, payload)
+            try:
+                self.bus.publish(msg.reply, payload)
+            except PayloadTooLarge:
+                # Say so rather than leave the requester to time out (e.g. a list of 50,000 channels).
+                log.warning("reply to %s is %d bytes, over NATS max_payload %d", msg.subject, len(payload),
+                            self.bus.max_payload)
+                self.bus.publish(msg.reply, Response(
+                    error="response too large: %d bytes over the NATS max_payload of %d bytes"
+                    % (len(payload), self.bus.max_payload)).encode())
             self._counters["replies"] += 1
         except Exception as e:
             log.warning("reply to %s not sent: %s", msg.reply, e)

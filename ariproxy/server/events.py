@@ -15,6 +15,7 @@ counted.  It blocks only as long as ``bus.publish`` does (a buffered write).
 """
 import logging
 
+from ariproxy.bus import PayloadTooLarge
 from ariproxy.protocol import subjects
 
 __all__ = ["EventForwarder"]
@@ -43,6 +44,9 @@ class EventForwarder:
         """Publish one ``protocol.Event``; never raises."""
         try:
             self._forward(event)
+        except PayloadTooLarge as e:
+            self.stats["event_errors"] += 1
+            log.warning("event %s not forwarded: %s", getattr(event, "type", "?"), e)
         except Exception:
             self.stats["event_errors"] += 1
             log.exception("could not forward event %s", getattr(event, "type", "?"))
