@@ -49,3 +49,15 @@ def test_secrets_stay_out_of_logs_and_repr(nats_factory, caplog):
     finally:
         srv.stop(timeout=2)
         sim.stop()
+
+
+def test_stop_while_still_connecting(nats_server):
+    from ariproxy.server import Server
+    from tests.support.nats import free_port
+    from tests.support.wait import wait_for
+    srv = Server(ari_url="http://127.0.0.1:%d/ari" % free_port(), application="testapp", nats_url=nats_server.url)
+    srv.connect_backoff = (0.01, 0.05)
+    srv.start()
+    wait_for(lambda: srv.state == "connecting", timeout=5)
+    srv.stop(timeout=2)
+    assert srv.state == "stopped" and srv.exit_status == 0 and not srv.wait_ready(0)
