@@ -102,7 +102,8 @@ def sim_events():
         ws_count = len(simulator.sockets)
         c = EventCollector(simulator.ws_url, app, subscribe_all)
         # registered: the simulator serves one more socket and knows the app
-        wait_for(lambda: len(simulator.sockets) > ws_count and app in simulator.asterisk.apps, 5.0)
+        wait_for(lambda: len(simulator.sockets) > ws_count
+                 and all(name in simulator.asterisk.apps for name in app.split(",")), 5.0)
         opened.append(c)
         return c
     yield open_events
