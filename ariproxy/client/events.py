@@ -67,7 +67,7 @@ class Subscription:
         self.dropped = 0
         self._router = router
         self._queue = collections.deque()
-        self._ready = GEvent()
+        self._ready = None  # a gevent Event, made when a reader first has to wait (keeps idle ones small)
         self._closed = False
         self._warned = False
         self._owner = owner
@@ -98,7 +98,8 @@ class Subscription:
                 log.warning("%r is full (%d events): dropping the oldest; read faster or raise queue_size",
                             self, self.maxsize)
         self._queue.append(event)
-        self._ready.set()
+        if self._ready is not None:
+            self._ready.set()
         if event.type in self._terminal:
             # The entity is gone: nothing more will come; what is queued stays readable.
             self.close()
@@ -121,29 +122,25 @@ class Subscription:
         """
         while True:
             if self._queue:
-                event = self._queue.popleft()
-                if not self._queue:
-                    self._ready.clear()
-                return event
+                return self._queue.popleft()
             if self._closed:
                 raise Timeout("subscription is closed")
+            if self._ready is None:
+                self._ready = GEvent()
+            self._ready.clear()
             if not self._ready.wait(timeout):
                 raise Timeout("no event within %ss on %r" % (timeout, self))
 
     def get_nowait(self):
         """The next queued event or None (never blocks)."""
         if self._queue:
-            event = self._queue.popleft()
-            if not self._queue:
-                self._ready.clear()
-            return event
+            return self._queue.popleft()
         return None
 
     def drain(self):
         """Every queued event, removed from the queue (never blocks)."""
         events = list(self._queue)
         self._queue.clear()
-        self._ready.clear()
         return events
 
     def wait(self, *types, timeout=None):
@@ -182,7 +179,8 @@ class Subscription:
             return
         self._closed = True
         self._detach()
-        self._ready.set()
+        if self._ready is not None:
+            self._ready.set()
         owner, self._owner = self._owner, None
         if owner is not None:
             owner._forget(self)
