@@ -62,31 +62,34 @@ REAL_ASTERISK_OMITS = {
     "$.data.sound.text": "real.SoundData has no text",
 }
 
-# exchange id -> why the Python reply may differ from the Go one (and how).
+# exchange id -> (how the Python reply may differ from the Go one, why).  Modes:
+# "error-or-success" (the ARI backend decides), "error-any" (an error of another class),
+# "any-reply" (Go sent nothing), "extra-keys" (a Go defect not copied).
 DIVERGENCES = {
-    # Go's fake ARI refused a second load of the same module (409); the simulator,
-    # like Asterisk for an already loaded module, may accept it.
-    "main-0039-AsteriskModuleLoad": "error-or-success",
-    # The Go client's StageExternalMedia sends kind ChannelStageOriginate with a
-    # channel_external_media payload; Go answers "OriginateRequest is mandatory".
-    # A Python server may reject it the same way or stage the external media.
-    "main-0299-ChannelStageOriginate": "error-or-success",
-    # Go's recording, with its fake ARI, refused the second bridge recording (400).
-    "main-0384-BridgeRecord": "error-or-success",
-    # Go could not decode "5s" as a duration and sent nothing; any answer is better.
-    "main-0510-ChannelDial": "any-reply",
-    # A real Asterisk without the channel driver answers 500; the simulator may differ.
-    "real-0132-ChannelOriginate": "error-or-success",
-    # Local/s@goref-no-such-context: a real Asterisk creates and at once destroys it.
-    "real-0127-ChannelOriginate": "error-or-success",
-    # Go's MailboxList answers without keys (a Go defect, not copied: see the defect tests).
-    "main-0455-MailboxList": "extra-keys",
-    # A device state that is not Stasis-controlled: Go's fake Asterisk answered 404, the ARI
-    # spec (and the simulator) 409 "Uncontrolled device specified".
-    "main-0434-DeviceStateUpdate": "error-any",
-    # ARI down: Go relays its HTTP client's "connection refused"; Python says "ARI connection is down".
-    "misc-0002-AsteriskInfo": "error-any",
-    "misc-0009-AsteriskInfo": "error-any",
+    "main-0039-AsteriskModuleLoad": (
+        "error-or-success", "loading a loaded module: Go's fake Asterisk refused it (409); a real one may not"),
+    "main-0299-ChannelStageOriginate": (
+        "error-or-success", "the Go client's StageExternalMedia sends kind ChannelStageOriginate with a "
+        "channel_external_media payload; Go answers 'OriginateRequest is mandatory', Python stages the "
+        "external media"),
+    "main-0384-BridgeRecord": (
+        "error-or-success", "Go's fake Asterisk refused the second bridge recording (400)"),
+    "main-0510-ChannelDial": (
+        "any-reply", "the duration \"5s\": Go cannot decode it and sends nothing; Python answers"),
+    "real-0132-ChannelOriginate": (
+        "error-or-success", "an unknown channel technology: a real Asterisk answers 500, the simulator may not"),
+    "real-0127-ChannelOriginate": (
+        "error-or-success", "Local/s@goref-no-such-context: a real Asterisk creates and at once destroys it"),
+    "main-0455-MailboxList": (
+        "extra-keys", "Go's MailboxList answers without keys (a Go defect); Python lists the mailboxes"),
+    "main-0434-DeviceStateUpdate": (
+        "error-any", "a device state not controlled by Stasis: Go's fake Asterisk answered 404, the ARI spec "
+        "(and the simulator) 409 'Uncontrolled device specified'"),
+    "misc-0002-AsteriskInfo": (
+        "error-any", "ARI down: Go relays its HTTP client's 'connection refused', Python answers "
+        "'ARI connection is down' at once"),
+    "misc-0009-AsteriskInfo": (
+        "error-any", "ARI down: as misc-0002"),
 }
 
 
@@ -157,7 +160,7 @@ def test_python_server_answers_recorded_go_request(replayer, xid):
     x = replayer.exchange(xid)
     got = replayer.result(xid)
     label = "%s (step %r) %s" % (xid, x.step, got.subject)
-    divergence = DIVERGENCES.get(xid)
+    divergence = DIVERGENCES.get(xid, (None, ""))[0]
 
     if not _server_side(x):
         assert got.replies == [], "%s: a request for another app/node was answered: %r" % (label, got.replies)

@@ -157,12 +157,43 @@ def render(ids, status):
                       "`tests/test_server_kinds.py`, case AriCall)")
     generic_client = cell([GENERIC_CLIENT_TEST] if GENERIC_CLIENT_TEST in ids else [], status)
     lines.append("| %s | command/data | %s | %s |" % (GENERIC, generic_server, generic_client))
+    lines += differences()
     unknown = sorted(set(server) - {k for k, _ in kinds_tsv()})
     if unknown:
         lines += ["", "Requests Go does not serve (an unknown or empty kind: `Not implemented` from both servers;"
                   " not JSON: no Go reply, an error reply from Python): "
                   + ", ".join("`%s` (%s)" % (k or "<empty>", cell(server[k], status)) for k in unknown)]
     return "\n".join(lines) + "\n"
+
+
+def differences():
+    """The documented differences, read from the test modules' tables (no test is run)."""
+    sys.path.insert(0, REPO)
+    from tests import test_interop_protocol as proto
+    from tests import test_interop_client as cli
+    from tests import test_interop_server as srv
+    out = ["", "## Documented differences", "",
+           "Where a Python reply may differ from the recorded Go one (`DIVERGENCES` in"
+           " `tests/test_interop_server.py`):", ""]
+    for xid, (mode, why) in sorted(srv.DIVERGENCES.items()):
+        out.append("- `%s` (%s): %s" % (xid, mode, why))
+    out += ["", "Recorded requests the Go server refuses and the Python protocol layer refuses too"
+            " (`GO_REJECTS` in `tests/test_interop_protocol.py`):", ""]
+    for xid, why in sorted(proto.GO_REJECTS.items()):
+        out.append("- `%s`: %s" % (xid, why))
+    out += ["", "Python client requests that differ from the Go client's, on purpose (accepted by the Go server):",
+            "", "- key fields %s: a List is scoped to the client's application where the Go client sends"
+            " `key: {}` to the bare subject" % ", ".join("`%s`" % r for r in cli.ROUTING)]
+    for xid, (_driver, generated) in sorted(cli.VARIANTS.items()):
+        if generated:
+            out.append("- `%s`: %s filled with an id the client generates (it subscribes to the new entity"
+                       " before creating it)" % (xid, ", ".join("`%s`" % g for g in generated)))
+    out.append("- ChannelStageExternalMedia is sent as itself; the Go client sends it as kind"
+               " ChannelStageOriginate, which the Go server refuses (`main-0299-ChannelStageOriginate`)")
+    out += ["", "Fields Go's fake Asterisk sent that a real Asterisk 22 does not (`REAL_ASTERISK_OMITS`):", ""]
+    for path, why in sorted(srv.REAL_ASTERISK_OMITS.items()):
+        out.append("- `%s`: %s" % (path, why))
+    return out
 
 
 def main():
