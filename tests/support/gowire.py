@@ -710,9 +710,10 @@ class ServerStack:
             if r.status_code >= 300:
                 raise RuntimeError("seeding the simulator: %s %s -> %s %s" % (method, path, r.status_code, r.text))
 
-    def ari_down(self, seconds=3.0):
-        """Drop the server's ARI websocket and refuse connections for ``seconds``; blocks until
-        the server has noticed (state ``ari-down``)."""
+    def ari_down(self, seconds=5.0):
+        """Drop the server's ARI websocket and refuse connections for ``seconds`` (long enough
+        for a few requests on a loaded machine); blocks until the server has noticed (state
+        ``ari-down``)."""
         from tests.support.wait import wait_for
         self.sim.refuse_connections(seconds)
         wait_for(lambda: self.server.state == "ari-down", 5, message="server noticing ARI down")
