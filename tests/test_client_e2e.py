@@ -325,3 +325,22 @@ def test_listened_call_sees_events_that_came_right_after_stasis_start(nats_serve
             listener.close()
     finally:
         pub.close()
+
+
+def test_client_survives_a_nats_restart(proxy, client):
+    sub = client.subscribe("StasisStart")
+    proxy.nats.restart()
+    wait_for(lambda: client.bus.connected and proxy.server.state == "serving", 15.0)
+
+    def works():
+        try:
+            return client.asterisk.info(node=proxy.node)
+        except errors.AriProxyError:
+            return None
+    wait_for(works, 15.0, interval=0.1)
+    ch = client.channels.originate(endpoint="Local/1000@default")
+    event = sub.get(timeout=10)
+    while event["channel"]["id"] != ch.id:
+        event = sub.get(timeout=10)
+    assert client.nodes()  # announced again after the reconnect
+    ch.hangup()
