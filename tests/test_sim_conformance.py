@@ -68,7 +68,8 @@ PLAN = [
     ("DELETE", "/mailboxes/{mailboxName}", {"mailboxName": "1000@conf"}, {}, None),
     # channels
     ("POST", "/channels", {}, {"endpoint": "Local/1000@default", "app": "conf", "channelId": "c1",
-                               "otherChannelId": "c1-2", "appArgs": "x"}, {"variables": {"V": "1"}}),
+                               "otherChannelId": "c1-2", "appArgs": "x", "callerId": "Conf <100>"},
+     {"variables": {"V": "1"}}),
     ("POST", "/channels/{channelId}", {"channelId": "c3"}, {"endpoint": "PJSIP/alice", "app": "conf"}, None),
     ("POST", "/channels/create", {}, {"endpoint": "Local/2000@default", "app": "conf", "channelId": "c2"}, None),
     ("POST", "/channels/{channelId}/dial", {"channelId": "c2"}, {"timeout": "5"}, None),
@@ -93,7 +94,9 @@ PLAN = [
     ("GET", "/channels/{channelId}/variables", {"channelId": "c1"}, {"variables": "A,B"}, None),
     ("POST", "/channels/{channelId}/transfer_progress", {"channelId": "c1"}, {"states": "channel_progress"}, None),
     ("GET", "/channels/{channelId}/rtp_statistics", {"channelId": "c3"}, {}, None),
-    ("POST", "/channels/{channelId}/play", {"channelId": "c1"}, {"media": "sound:beep"}, None),
+    ("POST", "/channels/{channelId}/variable", {"channelId": "c1"}, {"variable": "TALK_DETECT(set)", "value": ""},
+     None),
+    ("POST", "/channels/{channelId}/play", {"channelId": "c1"}, {"media": "sound:beep,sound:digits/2"}, None),
     ("POST", "/channels/{channelId}/play/{playbackId}", {"channelId": "c1", "playbackId": "pb1"},
      {"media": "tone:ring"}, None),
     ("GET", "/playbacks/{playbackId}", {"playbackId": "pb1"}, {}, None),
@@ -144,6 +147,7 @@ PLAN = [
     ("DELETE", "/bridges/{bridgeId}", {"bridgeId": "b2"}, {}, None),
     ("DELETE", "/bridges/{bridgeId}", {"bridgeId": "b1"}, {}, None),
     # leaving Stasis
+    ("POST", "/channels/{channelId}/move", {"channelId": "c2"}, {"app": "nosuchapp"}, None),
     ("POST", "/channels/{channelId}/move", {"channelId": "c2"}, {"app": "conf2"}, None),
     ("POST", "/channels/{channelId}/continue", {"channelId": "c2"}, {}, None),
     ("POST", "/channels/{channelId}/redirect", {"channelId": "c3"}, {"endpoint": "PJSIP/bob"}, None),
@@ -257,7 +261,9 @@ def test_every_operation_answers_with_a_valid_body(sim_factory, sim_events, mode
             "RecordingStarted", "RecordingFinished", "ChannelEnteredBridge", "ChannelLeftBridge",
             "BridgeCreated", "BridgeDestroyed", "ChannelVarset", "ChannelDtmfReceived", "DeviceStateChanged",
             "ChannelUserevent", "ChannelHold", "ChannelUnhold", "BridgeVideoSourceChanged", "CallBroadcast",
-            "CallClaimed", "ChannelCreated", "ChannelStateChange", "Dial"} <= seen
+            "CallClaimed", "ChannelCreated", "ChannelStateChange", "Dial", "ChannelTalkingStarted",
+            "ChannelTalkingFinished", "ChannelCallerId", "ChannelConnectedLine", "ChannelDialplan",
+            "PlaybackContinuing", "ApplicationMoveFailed"} <= seen
 
 
 def test_rest_responses_validate(sim, sim_events, models):

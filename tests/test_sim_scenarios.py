@@ -203,3 +203,15 @@ def test_originate_events_match_the_recording(sim, sim_events):
     var = requests.get(sim.url + "/channels/%s/variable" % start["channel"]["id"], params={"variable": "MY_ORIG_VAR"},
                        auth=AUTH)
     assert var.json() == {"value": "orig-value"}
+
+
+def test_talk_detection_hears_the_echoed_playback(sim, sim_events):
+    ev = sim_events(sim, "test")
+    cid = _post(sim, "/channels", endpoint="Local/2000@default", app="test")["id"]
+    ev.wait_for("StasisStart")
+    _post(sim, "/channels/%s/variable" % cid, variable="TALK_DETECT(set)", value="")
+    _post(sim, "/channels/%s/play" % cid, media="sound:hello-world")
+    finished = ev.wait_for("ChannelTalkingFinished")
+    assert finished["duration"] == 1240 and finished["channel"]["id"] == cid
+    started = ev.types(["PlaybackStarted", "ChannelTalkingStarted", "ChannelTalkingFinished"])
+    assert started == ["PlaybackStarted", "ChannelTalkingStarted", "ChannelTalkingFinished"]

@@ -159,6 +159,7 @@ class Channel:
         self.moh = None
         self.silence = False
         self.broadcast = False
+        self.talk_detect = False
         self.claimed_by = None
         self.destroyed = False
         self.timers = []
@@ -253,6 +254,7 @@ class Asterisk:
         self._counter = 0
         self._generated = set()
         self._device_channels = {}
+        self._timers = set()
         self._local_counter = 0
         self._snoop_counter = 0
         self._announcer_counter = 0
@@ -339,9 +341,19 @@ class Asterisk:
     def later(self, seconds, func, *args):
         """Run ``func`` after ``seconds`` (scaled by media_scale) unless this instance is gone."""
         def run():
+            self._timers.discard(timer)
             if not self.closed:
                 func(*args)
-        return gevent.spawn_later(max(0.0, seconds * self.media_scale), run)
+        timer = gevent.spawn_later(max(0.0, seconds * self.media_scale), run)
+        self._timers.add(timer)
+        return timer
+
+    def close(self):
+        """This Asterisk is gone (stop or restart): nothing more is emitted, pending timers are dropped."""
+        self.closed = True
+        timers, self._timers = self._timers, set()
+        for timer in timers:
+            timer.kill(block=False)
 
     def soon(self, func, *args):
         """Run ``func`` right after the current request has answered (as Asterisk races them)."""
@@ -430,7 +442,10 @@ class Asterisk:
         if upper.startswith("CALLERID(") or upper.startswith("CONNECTEDLINE("):
             self._set_callerid(chan, upper, value)
             return
-        if upper.startswith("TALK_DETECT(") or upper.startswith("DENOISE(") or upper.startswith("VOLUME("):
+        if upper.startswith("TALK_DETECT("):
+            chan.talk_detect = upper == "TALK_DETECT(SET)"
+            return
+        if upper.startswith("DENOISE(") or upper.startswith("VOLUME("):
             return
         chan.vars[name] = value
         if events:
@@ -823,6 +838,20 @@ class Asterisk:
         pb.started_at = time.monotonic()
         if seconds is not None:
             pb.timer = self.later(seconds, self._item_done, pb)
+            if first and pb.target_uri.startswith("channel:"):
+                chan = self.channels.get(pb.target_uri[8:])
+                if chan is not None and chan.talk_detect and chan.tech == "Local":
+                    # the Local peer echoes the sound back: talk detection hears it (as recorded)
+                    chan.timers.append(self.later(min(0.08, seconds / 2), self._talking, chan, None))
+                    chan.timers.append(self.later(seconds, self._talking, chan, int(max(0.0, seconds - 0.16) * 1000)))
+
+    def _talking(self, chan, duration):
+        if chan.destroyed or not chan.talk_detect:
+            return
+        if duration is None:
+            self.emit_channel("ChannelTalkingStarted", chan)
+        else:
+            self.emit_channel("ChannelTalkingFinished", chan, {"duration": duration})
 
     def _item_done(self, pb):
         if pb.id not in self.playbacks or pb.state != "playing":

@@ -248,7 +248,7 @@ class Simulator:
         if self._reopen is not None:
             self._reopen.kill(block=False)
             self._reopen = None
-        self.asterisk.closed = True
+        self.asterisk.close()
         self.drop_websockets()
         if self._server is not None:
             self._server.stop(timeout=1)
@@ -307,7 +307,7 @@ class Simulator:
 
     def restart(self, entity_id=None):
         """A fresh Asterisk: all state gone, websockets closed, optionally a new entity id."""
-        self.asterisk.closed = True
+        self.asterisk.close()
         if entity_id:
             self.entity_id = entity_id
         self.drop_websockets()
