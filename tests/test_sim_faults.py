@@ -121,3 +121,20 @@ def test_http_errors_like_asterisk(sim):
     assert (r.status_code, r.json()) == (400, {"message": "Error parsing request body"})
     r = requests.post(sim.url + "/channels/nope/play", params={"media": "sound:x"}, auth=AUTH)
     assert (r.status_code, r.json()) == (404, {"message": "Channel not found"})
+
+
+def test_endpoint_events_and_injected_events(sim_factory, sim_events):
+    sim = sim_factory(endpoints=[("PJSIP", "alice")])
+    ev = sim_events(sim, "test")
+    r = requests.post(sim.url + "/applications/test/subscription", params={"eventSource": "endpoint:PJSIP/alice"},
+                      auth=AUTH)
+    assert r.json()["endpoint_ids"] == ["PJSIP/alice"]
+    sim.set_endpoint_state("PJSIP", "alice", "offline")
+    change = ev.wait_for("EndpointStateChange")
+    assert change["endpoint"] == {"technology": "PJSIP", "resource": "alice", "state": "offline", "channel_ids": []}
+    assert requests.get(sim.url + "/endpoints/PJSIP/alice", auth=AUTH).json()["state"] == "offline"
+    sim.receive_text_message("PJSIP", "alice", "sip:bob@x", "hello", {"X-Key": "v"})
+    text = ev.wait_for("TextMessageReceived")
+    assert text["message"] == {"from": "sip:bob@x", "to": "pjsip:alice", "body": "hello", "variables": {"X-Key": "v"}}
+    sim.emit_event("ChannelToneDetected", {"channel": {"id": "x"}}, app="test")
+    assert ev.wait_for("ChannelToneDetected")["application"] == "test"

@@ -284,6 +284,36 @@ class Simulator:
     applications = property(lambda self: {k: a.model() for k, a in self.asterisk.apps.items()})
     events_sent = property(lambda self: self.asterisk.events_sent)
 
+    # -------------------------------------------------------------- things that happen on their own
+    def emit_event(self, event_type, fields, app=None, channels=(), bridges=(), endpoints=(), devices=()):
+        """Send any event, e.g. one the simulated calls never produce (``app``: to that app only;
+        otherwise to subscribers of the given entity ids and to subscribe-all apps)."""
+        self.asterisk.emit(event_type, dict(fields), channels=channels, bridges=bridges, devices=devices,
+                           endpoints=endpoints, apps=[app] if app else None)
+
+    def set_endpoint_state(self, tech, resource, state):
+        """Change (or add) an endpoint's state (``online``, ``offline``, ...): EndpointStateChange."""
+        ast = self.asterisk
+        if (tech, resource) not in ast.endpoints:
+            ast.add_endpoint(tech, resource, state)
+            self.endpoints.append((tech, resource))
+        ep = ast.endpoints[(tech, resource)]
+        ep["state"] = state
+        ast.emit("EndpointStateChange", {"endpoint": dict(ep, channel_ids=list(ep["channel_ids"]))},
+                 endpoints=("%s/%s" % (tech, resource),))
+
+    def receive_text_message(self, tech, resource, sender, body, variables=None):
+        """An endpoint receives a MESSAGE: TextMessageReceived to its subscribers."""
+        ast = self.asterisk
+        ep = ast.endpoints.get((tech, resource))
+        message = {"from": sender, "to": "%s:%s" % (tech.lower(), resource), "body": body}
+        if variables:
+            message["variables"] = dict(variables)
+        fields = {"message": message}
+        if ep is not None:
+            fields["endpoint"] = dict(ep, channel_ids=list(ep["channel_ids"]))
+        ast.emit("TextMessageReceived", fields, endpoints=("%s/%s" % (tech, resource),))
+
     # -------------------------------------------------------------- faults
     def drop_websockets(self):
         """Cut every events websocket at once (no close frame)."""
