@@ -87,3 +87,35 @@ def test_version_gate():
     from ariproxy.sim import supports_rest_over_ws
     assert [supports_rest_over_ws(v) for v in ("20.14.0", "21.9.0", "22.4.0", "23.0.0", "22.10.1")] == [True] * 5
     assert [supports_rest_over_ws(v) for v in ("20.13.2", "21.8.0", "22.3.0", "18.20.0", "junk")] == [False] * 5
+
+
+def test_hostile_messages_get_answers_and_the_socket_survives(sim, sim_events):
+    ev = sim_events(sim, "test")
+    ev.ws.send_binary(b"\x00\xff binary")
+    for message in ({"type": "RESTRequest", "request_id": "a", "method": "GET", "uri": 5},
+                    {"type": "RESTRequest", "request_id": "b", "method": ["GET"], "uri": "asterisk/ping"},
+                    {"type": "RESTRequest", "request_id": "c", "method": "POST", "uri": "asterisk/variable",
+                     "content_type": 7, "message_body": {"variable": "X"}},
+                    {"type": "RESTRequest", "request_id": "d", "method": "GET", "uri": "asterisk/ping",
+                     "query_strings": "not a list"},
+                    {"type": "RESTRequest", "request_id": "e", "method": "GET", "uri": "channels/%ZZ/x?%%%"}):
+        ev.send(message)
+    ev.ws.send("x" * 100000)
+    wait_for(lambda: len(_responses(ev)) == 6)
+    statuses = {r["request_id"]: r["status_code"] for r in _responses(ev)}
+    assert statuses["a"] == 400 and statuses["b"] == 400 and statuses["d"] == 200 and statuses["e"] == 404
+    assert statuses[""] == 400
+    ev.send({"type": "RESTRequest", "request_id": "ok", "method": "GET", "uri": "asterisk/ping"})
+    assert ev.wait_for("RESTResponse", pred=lambda e: e["request_id"] == "ok")["status_code"] == 200
+
+
+def test_hostile_http_requests(sim):
+    r = requests.post(sim.url + "/channels", data=b"\xff\xfe{", headers={"Content-Type": "application/json"},
+                      auth=AUTH)
+    assert r.status_code == 400
+    r = requests.get(sim.url + "/channels/" + "x" * 5000, auth=AUTH)
+    assert r.status_code == 404
+    r = requests.post(sim.url + "/channels", params={"endpoint": "Local/1@x", "app": "a", "timeout": "nan"},
+                      json={"variables": ["not", "a", "dict"]}, auth=AUTH)
+    assert (r.status_code, r.json()) == (400, {"message": "Error parsing request body"})
+    assert requests.get(sim.url + "/asterisk/ping", auth=AUTH).status_code == 200

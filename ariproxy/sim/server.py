@@ -317,6 +317,8 @@ class Simulator:
     # -------------------------------------------------------------- faults
     def drop_websockets(self):
         """Cut every events websocket at once (no close frame)."""
+        if self.sockets:
+            log.info("simulator: dropping %d websocket(s)", len(self.sockets))
         for ws in list(self.sockets):
             ws.close(abrupt=True)
         return len(self.sockets)
@@ -325,6 +327,7 @@ class Simulator:
         """Close the listening socket for ``seconds`` (connections are refused), then listen again."""
         if self._server is None:
             return
+        log.info("simulator: refusing connections for %.2fs", seconds)
         if drop:
             self.drop_websockets()
         self._server.stop(timeout=0.5)
@@ -340,16 +343,19 @@ class Simulator:
         self.asterisk.close()
         if entity_id:
             self.entity_id = entity_id
+        log.info("simulator: restart as entity %s", self.entity_id)
         self.drop_websockets()
         self.asterisk = self._new_asterisk()
 
     def set_delay(self, ms):
         """Delay every ARI answer (HTTP and websocket) by ``ms`` milliseconds."""
         self._delay = max(0.0, float(ms) / 1000.0)
+        log.info("simulator: answers delayed by %d ms", self._delay * 1000)
 
     def fail_next(self, n):
         """The next ``n`` ARI requests answer 500."""
         self._fail_next = int(n)
+        log.info("simulator: the next %d request(s) fail with 500", self._fail_next)
 
     def burst(self, n, app=None):
         """Send ``n`` events as fast as possible to ``app``'s socket (every app when None); returns events queued."""
@@ -430,6 +436,17 @@ class Simulator:
         gevent.spawn(self._rest_over_ws, ws, ast, text)
 
     def _rest_over_ws(self, ws, ast, text):
+        try:
+            self._rest_over_ws_unguarded(ws, ast, text)
+        except Exception:
+            # a message nobody planned for: say so on the socket rather than leave the requester waiting
+            log.exception("RESTRequest over the websocket failed")
+            ws.send(jsonutil.dumps({"type": "RESTResponse", "transaction_id": "", "request_id": "", "status_code": 500,
+                                    "reason_phrase": "Internal Server Error", "uri": "",
+                                    "application": ws.apps[0] if ws.apps else "", "timestamp": now_stamp(),
+                                    "asterisk_id": ast.entity_id}))
+
+    def _rest_over_ws_unguarded(self, ws, ast, text):
         app = ws.apps[0] if ws.apps else ""
         fields = {"type": "RESTResponse", "transaction_id": "", "request_id": ""}
 
@@ -461,7 +478,7 @@ class Simulator:
             return bad("Unknown request type.")
         raw_uri = msg.get("uri") or ""
         method = msg.get("method")
-        if not raw_uri:
+        if not raw_uri or not isinstance(raw_uri, str):
             return bad("Empty or missing 'uri' property.")
         path, _, qs = raw_uri.partition("?")
         if method not in ("GET", "POST", "PUT", "DELETE"):
@@ -472,6 +489,10 @@ class Simulator:
                 query.append((str(item["name"]), "" if item.get("value") is None else str(item["value"])))
         body = msg.get("message_body")
         ctype = msg.get("content_type")
+        if ctype is not None and not isinstance(ctype, str):
+            ctype = str(ctype)
+        if body is not None and not isinstance(body, str):
+            body = jsonutil.dumps(body).decode()
         if body not in (None, "") and not ctype:
             return bad("No 'content_type' for 'message_body'.", path)
         if isinstance(body, str):
