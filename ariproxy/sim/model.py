@@ -527,7 +527,10 @@ class Asterisk:
         self._destroy(chan, cause)
         if peer is not None and not peer.destroyed:
             peer.destroyed = True
+            for t in peer.timers:
+                t.kill(block=False)
             self.emit_channel("ChannelHangupRequest", peer, {"cause": 16, "soft": True})
+            self._stop_channel_media(peer)
             if peer.bridge is not None and peer.bridge in self.bridges:
                 self.leave_bridge(self.bridges[peer.bridge], peer, unsubscribe=False)
             if peer.app is not None:
