@@ -241,7 +241,7 @@ def replayed(stack, replayer):
     # not; sent here as Go's fake Asterisk did, for br-3, bound to dialog dlg-3 in main.
     r = stack.ari("GET", "/bridges/br-3")
     assert r.status_code == 200, (r.status_code, r.text)
-    stack.sim.asterisk.emit("BridgeCreated", {"bridge": r.json()}, apps=[APP])
+    stack.sim.emit_event("BridgeCreated", {"bridge": r.json()}, app=APP)
     # events of one app arrive in order: once the last provoked ones are in, so is the replay's
     for event_type, dialog in (("DeviceStateChanged", None), ("BridgeDestroyed", None), ("BridgeCreated", None),
                                ("BridgeCreated", "dlg-3")):
@@ -294,7 +294,7 @@ def _channel_model(stack, channel_id):
 
 def test_events_without_entities_are_published(replayed):
     """Go never publishes ApplicationReplaced (it has no entity key); Python does."""
-    replayed.sim.asterisk.emit("ApplicationReplaced", {"application": APP}, apps=[APP])
+    replayed.sim.emit_event("ApplicationReplaced", {"application": APP}, app=APP)
     events = wait_for(lambda: replayed.events_of("ApplicationReplaced"), 5,
                       message="ApplicationReplaced published")
     assert events[0]["application"] == APP and events[0]["asterisk_id"] == NODE
@@ -305,8 +305,7 @@ def test_unknown_event_types_are_forwarded_and_the_server_keeps_serving(replayed
     r = replayed.ari("POST", "/channels/create", params={"endpoint": "PJSIP/bob", "app": APP,
                                                          "channelId": "tone-1"})
     assert r.status_code < 300, r.text
-    replayed.sim.asterisk.emit("ChannelToneDetected", {"channel": _channel_model(replayed, "tone-1")},
-                               apps=[APP])
+    replayed.sim.emit_event("ChannelToneDetected", {"channel": _channel_model(replayed, "tone-1")}, app=APP)
     events = wait_for(lambda: replayed.events_of("ChannelToneDetected"), 5, message="unknown type forwarded")
     assert events[0]["channel"]["id"] == "tone-1"
     msg = replayed.bus.request("ari.data.%s.%s" % (APP, NODE), b'{"kind":"AsteriskInfo","key":{}}', timeout=3)
