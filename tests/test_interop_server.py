@@ -14,7 +14,7 @@ object).  Each Python reply is then held against the Go reply:
   (``tests.support.gowire.shape_diff``: same fields, same JSON types, Go
   timestamp layout, integers) and ``data``/``key``/``keys`` where Go has them;
 - a Go error must be a Python error of the same class (``error_from_text``),
-  and a 404 must keep Go's text ``Non-2XX response: 404 Not Found``: the Go
+  and a 404 must keep Go's text ``Non-2XX response: 404 <reason>``: the Go
   client hands the server's string to the application unchanged
   (``errors.New(resp.Error)`` in ari-proxy's ``proxy.Response.Err``,
   https://github.com/CyCoreSystems/ari-proxy/blob/master/proxy/types.go ; the
@@ -118,7 +118,8 @@ def replayer(stack):
 
 
 def _hooks(stack):
-    """Steps of the misc scenario that need the ARI side down, as in the recording."""
+    """What some recorded steps need first: a module to load, a channel in state Down to dial,
+    and (misc) the ARI side down, then up again, as in the recording."""
     def ari_down(x):
         stack.ari_down()
 
@@ -300,14 +301,18 @@ def test_events_without_entities_are_published(replayed):
     assert events[0]["application"] == APP and events[0]["asterisk_id"] == NODE
 
 
-def test_unknown_event_types_are_forwarded_and_the_server_keeps_serving(replayed):
-    """ChannelToneDetected crashes the Go server (unknown type); Python forwards it."""
+@pytest.mark.parametrize("event_type", ["ChannelToneDetected", "SomeFutureEvent"])
+def test_unknown_event_types_are_forwarded_and_the_server_keeps_serving(replayed, event_type):
+    """ChannelToneDetected (unknown to Go's ARI library) crashes the Go server; Python forwards
+    it, and an event type nobody knows yet, with its fields."""
+    channel_id = "tone-" + event_type
     r = replayed.ari("POST", "/channels/create", params={"endpoint": "PJSIP/bob", "app": APP,
-                                                         "channelId": "tone-1"})
+                                                         "channelId": channel_id})
     assert r.status_code < 300, r.text
-    replayed.sim.emit_event("ChannelToneDetected", {"channel": _channel_model(replayed, "tone-1")}, app=APP)
-    events = wait_for(lambda: replayed.events_of("ChannelToneDetected"), 5, message="unknown type forwarded")
-    assert events[0]["channel"]["id"] == "tone-1"
+    replayed.sim.emit_event(event_type, {"channel": _channel_model(replayed, channel_id), "extra": {"n": 1}},
+                            app=APP)
+    events = wait_for(lambda: replayed.events_of(event_type), 5, message="%s forwarded" % event_type)
+    assert events[0]["channel"]["id"] == channel_id and events[0]["extra"] == {"n": 1}
     msg = replayed.bus.request("ari.data.%s.%s" % (APP, NODE), b'{"kind":"AsteriskInfo","key":{}}', timeout=3)
     assert json.loads(bytes(msg.data))["error"] == ""
 
