@@ -203,6 +203,11 @@ def test_originate_events_match_the_recording(sim, sim_events):
     var = requests.get(sim.url + "/channels/%s/variable" % start["channel"]["id"], params={"variable": "MY_ORIG_VAR"},
                        auth=AUTH)
     assert var.json() == {"value": "orig-value"}
+    # as recorded: after the hangup, the ;2 half's caller id goes away after its ChannelDestroyed
+    requests.delete(sim.url + "/channels/" + start["channel"]["id"], auth=AUTH)
+    late = ev.wait_for("ChannelCallerId", pred=lambda e: e["caller_presentation"] == 67)
+    assert ev.events.index(late) == len(ev.events) - 1 and ev.events[-2]["type"] == "ChannelDestroyed"
+    assert late["channel"]["name"].endswith(";2")
 
 
 def test_talk_detection_hears_the_echoed_playback(sim, sim_events):

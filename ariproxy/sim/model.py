@@ -160,6 +160,7 @@ class Channel:
         self.silence = False
         self.broadcast = False
         self.talk_detect = False
+        self.caller_from_originate = False
         self.claimed_by = None
         self.destroyed = False
         self.timers = []
@@ -536,7 +537,16 @@ class Asterisk:
             if peer.app is not None:
                 self.leave_stasis(peer)
                 self.set_var(peer, "STASISSTATUS", "SUCCESS")
+            watchers = [a.name for a in self.apps.values() if peer.id in a.channel_ids]
             self._destroy(peer, cause)
+            if peer.caller_from_originate:
+                # recorded quirk: the ;2 half of an originate with a caller id reports its caller id
+                # going away after ChannelDestroyed; clients must cope with events after destruction
+                peer.caller = {"name": "", "number": ""}
+                self.emit_channel("ChannelCallerId", peer, {"caller_presentation": 67,
+                                                             "caller_presentation_txt": "Number Unavailable"},
+                                  apps=watchers + [a.name for a in self.apps.values()
+                                                   if a.subscribe_all and a.name not in watchers])
 
     def _destroy(self, chan, cause):
         known = self.channels.pop(chan.id, None) is not None
@@ -631,6 +641,7 @@ class Asterisk:
             # the ;2 half is called with the originate's caller id, and sees ;1 as its connected line
             c2.caller = dict(c1.connected)
             c2.connected = dict(c1.caller)
+            c2.caller_from_originate = True
             self.emit_channel("ChannelCallerId", c2, {"caller_presentation": 0,
                                                        "caller_presentation_txt": "Presentation Allowed, Not Screened"})
             self.emit_channel("ChannelConnectedLine", c2)
