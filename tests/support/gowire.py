@@ -15,8 +15,15 @@ fine (Go ignores them).  Fields that Go filled with a zero value (``""``,
 zeros: Go's encoder writes every struct field, e.g. ``replace_channel`` of
 StasisStart) may be missing on the Python side: the Go decoder leaves the
 same zero value.  Those are reported as notes, not differences.
+:func:`value_diff` compares requests field by field, values included, with the
+same zero-equals-absent rule.
 
-Nothing here blocks except file reads.
+Live helpers (lazy imports of ariproxy): :class:`ServerStack` (nats-server +
+simulator + Python server + raw bus, in-process), :class:`Replayer` (sends the
+recorded requests in order with their recorded reply subjects) and
+:class:`FakeGoServer` (answers like the Go server did, from the recordings).
+Loaders and comparators only read files; ``ServerStack`` entry and
+``Replayer.result`` block the calling greenlet (up to their timeouts).
 """
 import functools
 import json
