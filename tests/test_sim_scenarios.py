@@ -220,3 +220,13 @@ def test_talk_detection_hears_the_echoed_playback(sim, sim_events):
     assert finished["duration"] == 1240 and finished["channel"]["id"] == cid
     started = ev.types(["PlaybackStarted", "ChannelTalkingStarted", "ChannelTalkingFinished"])
     assert started == ["PlaybackStarted", "ChannelTalkingStarted", "ChannelTalkingFinished"]
+
+
+def test_originate_into_an_unregistered_app_hangs_up(sim, sim_events):
+    observer = sim_events(sim, "observer", subscribe_all=True)
+    chan = _post(sim, "/channels", endpoint="Local/1000@default", app="nobody", channelId="lonely")
+    assert chan["id"] == "lonely"
+    observer.wait_for("ChannelDestroyed", pred=lambda e: e["channel"]["id"] == "lonely")
+    failed = observer.wait_for("ChannelVarset", pred=lambda e: e["variable"] == "STASISSTATUS")
+    assert failed["value"] == "FAILED"
+    wait_for(lambda: sim.channels == {})

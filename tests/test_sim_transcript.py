@@ -66,6 +66,7 @@ def test_recorded_rest_exchanges(sim_factory, sim_events):
     sim.asterisk.global_vars["ARI_TEST_GLOBAL"] = "hello-global"
     test = sim_events(sim, "test")
     sim_events(sim, "test2")
+    sim_events(sim, "multi1,multi2")
     sim_events(sim, "observer", subscribe_all=True)
     barriers = _barriers(transcript)
     ids = {}

@@ -488,6 +488,13 @@ class Asterisk:
         raise Fault(404, "Provided variable was not found", reason="Variable Not Found")
 
     def enter_stasis(self, chan, app_name, args):
+        if app_name not in self.apps:
+            # Stasis() for an application nobody registered fails and the channel hangs up
+            log.info("simulator: Stasis app '%s' not registered; hanging up %s", app_name, chan.id)
+            chan.dialplan.update({"app_name": "Stasis", "app_data": ",".join([app_name] + list(args))})
+            self.set_var(chan, "STASISSTATUS", "FAILED")
+            self.hangup(chan, 16, by_ari=False)
+            return
         chan.app = app_name
         chan.dialplan.update({"app_name": "Stasis", "app_data": ",".join([app_name] + list(args))})
         self.subscribe_channel(app_name, chan)
