@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write docs/INTEROP.md: per request kind, the tests proving Go <-> Python interoperability.
+"""Write docs/INTEROP.md (and the README's table): per request kind, the tests proving Go <-> Python interoperability.
 
 The rows come from the interop tests' own parametrisation (``pytest
 --collect-only`` of ``tests/test_interop_*.py``), so the table names exactly
@@ -24,6 +24,10 @@ import xml.etree.ElementTree as ET
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(REPO, "docs", "INTEROP.md")
+README = os.path.join(REPO, "README.md")
+# the README carries the kinds table between these markers (the issue asks for it there)
+README_START = "<!-- interop-table:start -->"
+README_END = "<!-- interop-table:end -->"
 TEST_FILES = ["tests/test_interop_server.py", "tests/test_interop_server_two.py", "tests/test_interop_protocol.py",
               "tests/test_interop_client.py"]
 GENERIC = "AriCall (the project's generic kind)"
@@ -148,15 +152,7 @@ def render(ids, status):
         failed = sum(1 for s in status.values() if s == "failed")
         lines += ["Last run: %d interop tests, %d passed, %d failed, %d skipped." % (
             total, passed, failed, total - passed - failed), ""]
-    lines += ["| kind | class | Python server <- Go client | Go server <- Python client |",
-              "|---|---|---|---|"]
-    for kind, cls in kinds_tsv():
-        lines.append("| %s | %s | %s | %s |" % (kind, cls, cell(server.get(kind, []), status),
-                                               cell(client.get(kind, []), status)))
-    generic_server = ("- (Go clients never send it; the Python server serves it: "
-                      "`tests/test_server_kinds.py`, case AriCall)")
-    generic_client = cell([GENERIC_CLIENT_TEST] if GENERIC_CLIENT_TEST in ids else [], status)
-    lines.append("| %s | command/data | %s | %s |" % (GENERIC, generic_server, generic_client))
+    lines += table(ids, status, server, client)
     lines += differences()
     unknown = sorted(set(server) - {k for k, _ in kinds_tsv()})
     if unknown:
@@ -164,6 +160,36 @@ def render(ids, status):
                   " not JSON: no Go reply, an error reply from Python): "
                   + ", ".join("`%s` (%s)" % (k or "<empty>", cell(server[k], status)) for k in unknown)]
     return "\n".join(lines) + "\n"
+
+
+def table(ids, status, server, client):
+    """The per-kind table (markdown lines), shared by docs/INTEROP.md and the README."""
+    lines = ["| kind | class | Python server <- Go client | Go server <- Python client |",
+             "|---|---|---|---|"]
+    for kind, cls in kinds_tsv():
+        lines.append("| %s | %s | %s | %s |" % (kind, cls, cell(server.get(kind, []), status),
+                                               cell(client.get(kind, []), status)))
+    generic_server = ("- (Go clients never send it; the Python server serves it: "
+                      "`tests/test_server_kinds.py`, case AriCall)")
+    generic_client = cell([GENERIC_CLIENT_TEST] if GENERIC_CLIENT_TEST in ids else [], status)
+    lines.append("| %s | command/data | %s | %s |" % (GENERIC, generic_server, generic_client))
+    return lines
+
+
+def write_readme_table(ids, status):
+    """Replace the table between the README's markers."""
+    server, client = {}, {}
+    for node in ids:
+        parsed = kind_of(node)
+        if parsed is not None:
+            func, kind = parsed
+            (server if func in SERVER_TESTS else client).setdefault(kind, []).append(node)
+    with open(README, encoding="utf-8") as f:
+        text = f.read()
+    start, end = text.index(README_START) + len(README_START), text.index(README_END)
+    body = "\n".join(table(ids, status, server, client))
+    with open(README, "w", encoding="utf-8") as f:
+        f.write(text[:start] + "\n" + body + "\n" + text[end:])
 
 
 def differences():
@@ -205,14 +231,18 @@ def main():
     if args.check:
         with open(OUT, encoding="utf-8") as f:
             text = f.read()
-        missing = [k for k, _ in kinds_tsv() if "| %s |" % k not in text]
-        if missing:
-            sys.exit("docs/INTEROP.md lacks kinds: %s" % ", ".join(missing))
+        with open(README, encoding="utf-8") as f:
+            readme = f.read()
+        for name, body in (("docs/INTEROP.md", text), ("README.md", readme)):
+            missing = [k for k, _ in kinds_tsv() if "| %s |" % k not in body]
+            if missing:
+                sys.exit("%s lacks kinds: %s" % (name, ", ".join(missing)))
         return
     status = run(ids) if args.run else None
     with open(OUT, "w", encoding="utf-8") as f:
         f.write(render(ids, status))
-    print("wrote %s (%d tests)" % (OUT, len(ids)))
+    write_readme_table(ids, status)
+    print("wrote %s and the README's table (%d tests)" % (OUT, len(ids)))
 
 
 if __name__ == "__main__":
