@@ -230,3 +230,18 @@ def test_originate_into_an_unregistered_app_hangs_up(sim, sim_events):
     failed = observer.wait_for("ChannelVarset", pred=lambda e: e["variable"] == "STASISSTATUS")
     assert failed["value"] == "FAILED"
     wait_for(lambda: sim.channels == {})
+
+
+def test_busy_and_unanswered_originates(sim, sim_events):
+    ev = sim_events(sim, "test")
+    _post(sim, "/channels", endpoint="Local/4000@default", app="test", channelId="busy-1")
+    busy = ev.wait_for("ChannelDestroyed", pred=lambda e: e["channel"]["id"] == "busy-1;2")
+    assert (busy["cause"], busy["cause_txt"]) == (17, "User busy")
+    assert "StasisStart" not in ev.types()
+    _post(sim, "/channels", endpoint="Local/3000@default", app="test", channelId="rna-1", timeout="2")
+    ringing = ev.wait_for("Dial", pred=lambda e: e["dialstatus"] == "RINGING")
+    assert ringing["peer"]["state"] == "Ringing"
+    gone = ev.wait_for("ChannelDestroyed", pred=lambda e: e["channel"]["id"] == "rna-1")
+    assert (gone["cause"], gone["cause_txt"]) == (19, "User alerting, no answer")
+    assert "StasisStart" not in ev.types()
+    assert sim.channels == {}
