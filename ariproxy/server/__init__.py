@@ -10,7 +10,17 @@
 status.  The daemon (``bin/ari-proxy``: config, CLI, pidfile, logging) is
 ``ariproxy.server.daemon``.  Use with gevent monkey patching.
 """
-from ariproxy.server.core import ARI_DOWN, Server
-from ariproxy.server.dialogs import DialogBindings
-
 __all__ = ["Server", "ARI_DOWN", "DialogBindings"]
+
+
+def __getattr__(name):
+    # Lazy: the ``ari-proxy`` console script imports this package before its
+    # daemon module has monkey-patched; importing core here would pull in
+    # requests (and ssl) unpatched.
+    if name in ("Server", "ARI_DOWN"):
+        from ariproxy.server import core
+        return getattr(core, name)
+    if name == "DialogBindings":
+        from ariproxy.server.dialogs import DialogBindings
+        return DialogBindings
+    raise AttributeError("module 'ariproxy.server' has no attribute %r" % name)
