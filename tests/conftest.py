@@ -3,8 +3,10 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import importlib.util  # noqa: E402
-
-# Fixture modules of tests/support (nats-server, simulator, in-process proxy).
-_PLUGINS = ("tests.support.shared", "tests.support.nats", "tests.support.sim", "tests.support.proxy")
-pytest_plugins = [name for name in _PLUGINS if importlib.util.find_spec(name) is not None]
+# Fixture modules of tests/support: the shared folder, nats-server, the simulator, an in-process proxy.
+pytest_plugins = [
+    "tests.support.shared",
+    "tests.support.nats",
+    "tests.support.sim",
+    "tests.support.proxy",
+]
