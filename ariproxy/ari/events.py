@@ -20,6 +20,7 @@ from gevent.event import Event as GEvent
 from ariproxy import errors, jsonutil
 from ariproxy.ari.client import websocket_rest_supported
 from ariproxy.ari.operations import OPERATIONS
+from ariproxy.ari.wsframes import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameError, FrameSocket
 from ariproxy.ari.wsrest import WebSocketRequests
 from ariproxy.jsonutil import mask_url
 from ariproxy.protocol import Event
@@ -65,7 +66,7 @@ class EventStream:
         self.ws_requests_sent = 0
         # Where REST goes while this connection lasts: None until decided, then "websocket" or "http".
         self.rest_decision = None
-        self._ws = None
+        self._ws = None             # the FrameSocket of the live connection
         self._ws_rest = None
         self._closed = False
         self._queue = deque()
@@ -101,16 +102,12 @@ class EventStream:
         self._drop_rest("stream closed")
         ws = self._ws
         if ws is not None:
-            # Not ws.close(): it would read the socket while the reader greenlet does.
             # Send the close frame, then shut the socket; the reader's recv ends with it.
             try:
-                ws.send_close()
+                ws.send_now(OP_CLOSE, b"\x03\xe8", timeout=timeout)   # 1000: normal closure
             except Exception:
                 pass
-            try:
-                ws.shutdown()
-            except Exception:
-                pass
+            ws.shutdown()
         current = gevent.getcurrent()
         for g in (self._reader,):
             if g is not None and g is not current:
@@ -138,11 +135,15 @@ class EventStream:
         return headers
 
     def _connect(self):
-        """Open the websocket (blocks up to connect_timeout); raises on failure."""
+        """Open the websocket (blocks up to connect_timeout); raises on failure.
+
+        websocket-client does the handshake (it reads the answer byte by byte,
+        so nothing past it is buffered); the frames are ours (``FrameSocket``).
+        """
         ws = websocket.create_connection(self.url, header=self._headers(), timeout=self.ari.connect_timeout,
-                                         skip_utf8_validation=True, enable_multithread=True)
+                                         skip_utf8_validation=True)
         ws.settimeout(None)
-        return ws
+        return FrameSocket(ws.sock)
 
     def _run(self):
         delay = self.reconnect_wait[0]
@@ -189,16 +190,24 @@ class EventStream:
             helpers.append(gevent.spawn(self._keepalive, ws))
         reason = "closed by Asterisk"
         try:
+            read_message = ws.read_message
+            handle_text = self._handle_text
             while True:
-                opcode, frame = ws.recv_data_frame(True)
+                opcode, data = read_message()
                 self._last_rx = time.monotonic()
-                if opcode == websocket.ABNF.OPCODE_TEXT:
-                    self._handle_text(frame.data)
-                elif opcode == websocket.ABNF.OPCODE_CLOSE:
+                if opcode == OP_TEXT:
+                    handle_text(data)
+                elif opcode == OP_PING:
+                    ws.send_frame(OP_PONG, data[:125])
+                elif opcode == OP_CLOSE:
+                    try:
+                        ws.send_now(OP_CLOSE, data[:2], timeout=0.5)
+                    except Exception:
+                        pass
                     break
-                elif opcode == websocket.ABNF.OPCODE_BINARY:
+                elif opcode == OP_BINARY:
                     self.stats["bad_frames"] += 1
-        except (OSError, websocket.WebSocketException, ValueError) as e:
+        except (OSError, FrameError, ValueError) as e:
             reason = "closed" if self._closed else "connection lost (%s)" % e.__class__.__name__
         except Exception as e:
             # A bug while handling a frame must not end the stream for good: reconnect instead.
@@ -212,10 +221,7 @@ class EventStream:
             for g in helpers:
                 g.kill(block=False)
             self._drop_rest(reason)
-            try:
-                ws.shutdown()
-            except Exception:
-                pass
+            ws.shutdown()
         if not self._closed:
             log.warning("ARI websocket for app %s down: %s", self.app, reason)
             self._enqueue(("disconnect", reason))
@@ -224,7 +230,7 @@ class EventStream:
         ws = self._ws
         if ws is None:
             raise errors.ARIConnectionError("ARI websocket is not connected")
-        ws.send(payload, websocket.ABNF.OPCODE_TEXT)
+        ws.send_frame(OP_TEXT, payload)
         self.ws_requests_sent += 1
 
     def _drop_rest(self, reason):
@@ -261,13 +267,10 @@ class EventStream:
             gevent.sleep(self.ping_interval)
             if time.monotonic() - self._last_rx > 3 * self.ping_interval:
                 log.warning("ARI websocket silent for %.0fs: reconnecting", 3 * self.ping_interval)
-                try:
-                    ws.shutdown()
-                except Exception:
-                    pass
+                ws.shutdown()
                 return
             try:
-                ws.ping()
+                ws.send_frame(OP_PING, b"")
             except Exception:
                 return
 
