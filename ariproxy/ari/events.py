@@ -226,11 +226,11 @@ class EventStream:
             log.warning("ARI websocket for app %s down: %s", self.app, reason)
             self._enqueue(("disconnect", reason))
 
-    def _send_text(self, payload):
+    def _send_text(self, payload, alone=False):
         ws = self._ws
         if ws is None:
             raise errors.ARIConnectionError("ARI websocket is not connected")
-        ws.send_frame(OP_TEXT, payload)
+        ws.send_frame(OP_TEXT, payload, alone)
         self.ws_requests_sent += 1
 
     def _drop_rest(self, reason):

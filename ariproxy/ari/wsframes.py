@@ -165,11 +165,22 @@ class FrameSocket:
 
     # -- writing --------------------------------------------------------------------------------
 
-    def send_frame(self, opcode, payload):
-        """Queue one frame for the writer greenlet; never blocks.  Raises FrameError once closed."""
+    def send_frame(self, opcode, payload, alone=False):
+        """Queue one frame for the writer greenlet; never blocks.  Raises FrameError once closed.
+
+        ``alone``: the caller knows nobody else is sending now (one request in
+        flight), so there is nothing to batch with: the frame is written at
+        once from the calling greenlet (which may then block while the socket
+        is full), saving the hand-over to the writer.
+        """
         if self.closed:
             raise FrameError("websocket is closed")
-        self._out.append(encode_frame(opcode, payload))
+        frame = encode_frame(opcode, payload)
+        if alone and not self._out and not self._send_lock.locked():
+            with self._send_lock:
+                self.sock.sendall(frame)
+            return
+        self._out.append(frame)
         if not self._wake.is_set():
             self._wake.set()
 

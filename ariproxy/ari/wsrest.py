@@ -48,8 +48,9 @@ def encode_rest_request(request_id, prepared):
 class WebSocketRequests:
     """The in-flight REST requests of one connected events websocket.
 
-    ``send_text(bytes)`` writes one text message on that websocket (it may
-    raise when the socket is gone).  ``usable`` says whether new requests
+    ``send_text(bytes, alone)`` writes one text message on that websocket (it
+    may raise when the socket is gone; ``alone`` says no other request is in
+    flight, so there is nothing to batch it with).  ``usable`` says whether new requests
     should come here; ``fail_all`` ends every waiting caller at once.
     """
 
@@ -84,9 +85,11 @@ class WebSocketRequests:
         if payload is None:
             return NOT_SENT
         waiter = AsyncResult()
-        self._pending[request_id] = (waiter, prepared)
+        pending = self._pending
+        pending[request_id] = (waiter, prepared)
         try:
-            self._send_text(payload)
+            # Alone in flight: write at once; else the stream's writer batches the frames.
+            self._send_text(payload, len(pending) == 1)
         except Exception as e:
             self._pending.pop(request_id, None)
             log.info("websocket REST send failed (%s); using HTTP", e.__class__.__name__)

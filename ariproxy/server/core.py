@@ -23,7 +23,6 @@ import time
 
 import gevent
 import gevent.event
-import gevent.pool
 
 from ariproxy import errors
 from ariproxy.ari import ARI
@@ -33,6 +32,7 @@ from ariproxy.protocol import Announcement, Request, Response, subjects
 from ariproxy.server import dialogs as dialogs_mod
 from ariproxy.server.events import EventForwarder
 from ariproxy.server.handlers import NOT_IMPLEMENTED, RequestHandler, error_response_text
+from ariproxy.server.workers import WorkerPool
 
 __all__ = ["Server", "ARI_DOWN"]
 
@@ -103,7 +103,7 @@ class Server:
         self.events = EventForwarder(self._publish, self.dialog_bindings, self.prefix, self.application,
                                      lambda: self.node)
         self.handler = RequestHandler(self)
-        self._pool = gevent.pool.Pool(self.max_concurrent)
+        self._pool = WorkerPool(self.max_concurrent)
         self._ari_up = False
         self._accepting = False
         self._subs = []           # subscriptions of the request and ping subjects
@@ -537,7 +537,8 @@ class Server:
         self._pool.join(timeout=max(0.1, deadline - time.monotonic()))
         if len(self._pool):
             log.warning("stop: %d requests did not finish within %.1fs; abandoning them", len(self._pool), timeout)
-            self._pool.kill(block=False)
+            self._pool.kill()
+        self._pool.close()
         self._accepting = False
         self._close_connections(drain=True)
         self._subs = []
