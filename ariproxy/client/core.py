@@ -414,12 +414,16 @@ class Client:
         return Response(keys=keys)
 
     def _known(self, key):
-        """Known servers a request for ``key`` reaches: its subject carries the node only with an app."""
+        """Known servers that answer a request for ``key`` (PROTOCOL.md 5: members matching its app and node).
+
+        A key with a node but no app goes to the bare broadcast subject, yet
+        only that node's servers answer it (the others ignore requests outside
+        their scope), so counting every server would wait for replies that
+        never come.
+        """
         if key.app and key.node:
             return 1
-        if key.app:
-            return self._conn.cluster.count(key.app)
-        return self._conn.cluster.count()
+        return self._conn.cluster.count(key.app, key.node)
 
     def generic(self, resource, operation, params=None, key=None, cls=None, timeout=None):
         """Call an ARI operation that has no Go request kind, through the generic kind ``AriCall``.
