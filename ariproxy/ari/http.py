@@ -42,7 +42,7 @@ def _message_of(body_bytes, reason):
 def decode_answer(status, reason, content_type, body, binary, what):
     """Turn one ARI answer into the caller's value or raise the matching ``errors`` exception.
 
-    ``body`` is bytes (or None); shared by the HTTP and websocket transports so
+    ``body`` is bytes, a str of JSON, or None; shared by the HTTP and websocket transports so
     that both give identical results: 2xx JSON -> decoded, no body -> None,
     a binary operation -> bytes; >= 300 -> ``errors.error_for_status``.
     """

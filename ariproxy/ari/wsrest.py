@@ -122,8 +122,11 @@ class WebSocketRequests:
             body = message.get("message_body")
             if body is not None and not isinstance(body, str):
                 raise errors.ProtocolError("RESTResponse message_body is not a string")
-            result = decode_answer(status, reason, message.get("content_type"),
-                                   body.encode("utf-8") if body else None, prepared.binary,
+            content_type = message.get("content_type")
+            if body and (prepared.binary or (content_type and "json" not in content_type.lower())):
+                body = body.encode("utf-8")     # answered as bytes, as over HTTP
+            # A JSON body stays a str: the decoder takes it as it is (no encode/decode round trip).
+            result = decode_answer(status, reason, content_type, body or None, prepared.binary,
                                    "%s %s" % (prepared.method, prepared.path))
         except Exception as e:
             waiter.set_exception(e)

@@ -168,10 +168,16 @@ def generic_result(response):
     return body.get("result")
 
 
+_KINDS = None
+
+
 def spec_for(kind):
     """The table row for a request kind: a KindSpec, GENERIC_SPEC for ``AriCall``, None if unknown."""
-    from .kinds import KINDS
-    spec = KINDS.get(kind)
+    global _KINDS
+    if _KINDS is None:
+        from .kinds import KINDS    # late import (kinds.py imports this module), kept once found
+        _KINDS = KINDS
+    spec = _KINDS.get(kind)
     if spec is None and kind == GENERIC_KIND:
         return GENERIC_SPEC
     return spec

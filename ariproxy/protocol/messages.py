@@ -133,10 +133,16 @@ class Key(NamedTuple):
 EMPTY_KEY = Key()
 
 
+_KINDS = None
+
+
 def _lookup_spec(kind):
-    # late import: kinds.py builds on this module
-    from .kinds import KINDS
-    return KINDS.get(kind)
+    global _KINDS
+    if _KINDS is None:
+        # late import: kinds.py builds on this module (kept once found: this runs for every request)
+        from .kinds import KINDS
+        _KINDS = KINDS
+    return _KINDS.get(kind)
 
 
 class Request:
