@@ -8,15 +8,16 @@ bare NATS round trip.  This process only measures.  It prints:
 
 (a) a data request (``AsteriskInfo`` by default, ``--kind ChannelData`` for a
     channel) through the proxy over each REST transport, side by side with
-    the same ARI call made directly with ``requests`` and a bare NATS round
-    trip: sequential p50/p99 latency and requests/s, then requests/s with 20
-    concurrent callers;
+    the same ARI call made directly (with ``requests``, and with
+    ``ariproxy.ari`` over HTTP and over the websocket: the proxy's floors)
+    and a bare NATS round trip: sequential p50/p99 latency and requests/s,
+    then requests/s with 20 concurrent callers;
 (b) events/s from a simulator burst to NATS subscribers (through each server);
 (c) the RSS of the websocket server's process before and after a churn of
     originate / answer / play / hangup with dialogs (``--churn-minutes``,
     default 0.25; 10 for the full check).
 
-    .venv/bin/python bench/server.py [--seconds 2] [--churn-minutes 0.25] [--events 50000]
+    .venv/bin/python bench/server.py [--seconds 2] [--rounds 4] [--churn-minutes 0.25] [--events 50000]
 
 Targets (issues 5 and 8): proxied <= direct + NATS round trip + 25%;
 websocket proxied faster than the direct HTTP call; >= 10,000 events/s per
@@ -159,9 +160,9 @@ def percentile(sorted_values, p):
     return sorted_values[i]
 
 
-def sequential(call, seconds):
-    """(p50 ms, p99 ms, calls/s) of ``call()`` in one loop for ``seconds``."""
-    for _ in range(50):
+def sequential_samples(call, seconds, warmup=50):
+    """(latencies in s, elapsed s) of ``call()`` in one loop for ``seconds``, after ``warmup`` calls."""
+    for _ in range(warmup):
         call()
     lat = []
     end = time.perf_counter() + seconds
@@ -172,9 +173,34 @@ def sequential(call, seconds):
             break
         call()
         lat.append(time.perf_counter() - t)
-    elapsed = time.perf_counter() - started
-    lat.sort()
+    return lat, time.perf_counter() - started
+
+
+def summarize(lat, elapsed):
+    """(p50 ms, p99 ms, calls/s) of collected latencies."""
+    lat = sorted(lat)
     return percentile(lat, 50) * 1000, percentile(lat, 99) * 1000, len(lat) / elapsed
+
+
+def sequential(call, seconds):
+    """(p50 ms, p99 ms, calls/s) of ``call()`` in one loop for ``seconds``."""
+    return summarize(*sequential_samples(call, seconds))
+
+
+def interleaved(calls, seconds, rounds):
+    """{name: (p50 ms, p99 ms, calls/s)}: each call measured ``rounds`` times, in turn, ``seconds`` in all.
+
+    Taking turns spreads a busy moment of the machine over every row
+    instead of letting it land on one.
+    """
+    lat = {name: [] for name in calls}
+    elapsed = dict.fromkeys(calls, 0.0)
+    for i in range(rounds):
+        for name, call in calls.items():
+            samples, took = sequential_samples(call, seconds / rounds, warmup=50 if i == 0 else 5)
+            lat[name] += samples
+            elapsed[name] += took
+    return {name: summarize(lat[name], elapsed[name]) for name in calls}
 
 
 def concurrent(make_call, seconds, workers=CONCURRENCY):
@@ -224,7 +250,13 @@ def direct_call(ari_url, path, session=None):
     return call
 
 
-def direct_ws_call(ari, resource, operation, params):
+def open_direct_http(ari_url):
+    """ariproxy.ari over HTTP (its own keep-alive client): the floor of the http transport."""
+    from ariproxy.ari import ARI
+    return ARI(url=ari_url, app="bench-direct", rest_transport="http")
+
+
+def direct_ari_call(ari, resource, operation, params):
     def call():
         ari.call(resource, operation, **params)
     return call
@@ -255,7 +287,8 @@ def make_channel(bus, app, cid):
 
 
 def section_latency(args, bus, ari_url):
-    print("\n(a) data request %s: sequential latency, then %d concurrent callers" % (args.kind, CONCURRENCY))
+    print("\n(a) data request %s: sequential latency (rows in turn, %d rounds), then %d concurrent callers"
+          % (args.kind, args.rounds, CONCURRENCY))
     if args.kind == "ChannelData":
         cid = "bench-" + uuid.uuid4().hex[:8]
         for transport, app in APPS.items():
@@ -268,21 +301,23 @@ def section_latency(args, bus, ari_url):
         rows_payload = {t: b'{"kind":"AsteriskInfo","key":{}}' for t in APPS}
         direct_path = "/asterisk/info"
         direct_op = ("asterisk", "getInfo", {})
-    results = {}
-    results["direct HTTP (requests)"] = sequential(direct_call(ari_url, direct_path), args.seconds) + (
-        concurrent(lambda: direct_call(ari_url, direct_path), args.seconds),)
-    ari = open_direct_ws(ari_url)
+    ari_http = open_direct_http(ari_url)
+    ari_ws = open_direct_ws(ari_url)
     try:
-        results["direct websocket (ariproxy.ari)"] = sequential(direct_ws_call(ari, *direct_op), args.seconds) + (
-            concurrent(lambda: direct_ws_call(ari, *direct_op), args.seconds),)
+        makers = {
+            "direct HTTP (requests)": lambda: direct_call(ari_url, direct_path),
+            "direct HTTP (ariproxy.ari)": lambda: direct_ari_call(ari_http, *direct_op),
+            "direct websocket (ariproxy.ari)": lambda: direct_ari_call(ari_ws, *direct_op),
+            "bare NATS round trip": lambda: echo_call(bus, rows_payload["http"]),
+        }
+        for transport, app in APPS.items():
+            makers["proxied, REST over %s" % transport] = \
+                lambda app=app, transport=transport: proxied_call(bus, app, rows_payload[transport])
+        seq = interleaved({name: make() for name, make in makers.items()}, args.seconds, args.rounds)
+        results = {name: seq[name] + (concurrent(make, args.seconds),) for name, make in makers.items()}
     finally:
-        ari.close()
-    results["bare NATS round trip"] = sequential(echo_call(bus, rows_payload["http"]), args.seconds) + (
-        concurrent(lambda: echo_call(bus, rows_payload["http"]), args.seconds),)
-    for transport, app in APPS.items():
-        name = "proxied, REST over %s" % transport
-        results[name] = sequential(proxied_call(bus, app, rows_payload[transport]), args.seconds) + (
-            concurrent(lambda: proxied_call(bus, app, rows_payload[transport]), args.seconds),)
+        ari_http.close()
+        ari_ws.close()
     print("  %-32s %9s %9s %10s %14s" % ("", "p50 ms", "p99 ms", "seq req/s", "20-way req/s"))
     for name, (p50, p99, rps, crps) in results.items():
         print("  %-32s %9.3f %9.3f %10.0f %14.0f" % (name, p50, p99, rps, crps))
@@ -296,9 +331,10 @@ def section_latency(args, bus, ari_url):
     ws = results["proxied, REST over websocket"][0]
     print("  websocket proxied vs direct HTTP: %.2fx (%s; the Go proxy manages 0.9x)"
           % (ws / direct, "faster" if ws < direct else "slower"))
-    ws_direct = results["direct websocket (ariproxy.ari)"][0]
-    print("  websocket proxied vs its own floor (direct websocket + NATS RT): %.3f ms over"
-          % (ws - ws_direct - rt))
+    for transport, floor_row in (("http", "direct HTTP (ariproxy.ari)"), ("websocket", "direct websocket (ariproxy.ari)")):
+        p50 = results["proxied, REST over %s" % transport][0]
+        print("  %s proxied vs its own floor (%s + NATS RT): %.3f ms over"
+              % (transport, floor_row.replace(" (ariproxy.ari)", " ariproxy.ari"), p50 - results[floor_row][0] - rt))
     return results
 
 
@@ -389,6 +425,8 @@ def section_memory(args, bus, proxy):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="measuring time per row and mode")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="sequential latency: rows measured in turn, this many times (seconds split between)")
     parser.add_argument("--kind", choices=("AsteriskInfo", "ChannelData"), default="AsteriskInfo")
     parser.add_argument("--events", type=int, default=50000)
     parser.add_argument("--churn-minutes", type=float, default=0.25)
