@@ -106,3 +106,17 @@ def test_send_after_shutdown_raises(pair):
         frames.send_frame(OP_TEXT, b"late")
     with pytest.raises(FrameError):
         frames.send_now(OP_TEXT, b"late")
+
+
+def test_send_all_finishes_what_one_send_leaves():
+    from ariproxy.ari.wsframes import send_all
+    ours, theirs = socket.socketpair()
+    try:
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        data = bytes(range(256)) * 8192           # 2 MB: far more than one send takes
+        reader = gevent.spawn(_recv_all, theirs, len(data))
+        send_all(ours, data)
+        assert reader.get(timeout=10) == data
+    finally:
+        ours.close()
+        theirs.close()

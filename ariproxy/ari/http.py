@@ -19,6 +19,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ariproxy import errors, jsonutil
+from ariproxy.ari.wsframes import send_all
 
 __all__ = ["HTTPTransport", "decode_answer"]
 
@@ -138,7 +139,7 @@ class _Connection:
     def exchange(self, request, method):
         """Send ``request`` (bytes), read the answer: ``(status, reason, headers, body, keep_alive)``."""
         sock = self.sock
-        sock.sendall(request)
+        send_all(sock, request)
         buf = self.buf
         while True:
             # the head: status line and headers, up to the empty line

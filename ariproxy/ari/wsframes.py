@@ -22,7 +22,7 @@ from gevent.event import Event
 from gevent.lock import Semaphore
 
 __all__ = ["FrameSocket", "FrameError", "OP_CONT", "OP_TEXT", "OP_BINARY", "OP_CLOSE", "OP_PING", "OP_PONG",
-           "encode_frame"]
+           "encode_frame", "send_all"]
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
@@ -33,6 +33,17 @@ _RECV_SIZE = 256 * 1024
 _H16 = struct.Struct("!BBH")
 _H64 = struct.Struct("!BBQ")
 _getrandbits = random.getrandbits
+
+
+def send_all(sock, data):
+    """``sock.sendall(data)`` in one ``send`` when the socket takes it all (it nearly always does).
+
+    gevent's ``sendall`` asks the kernel for the send buffer size on every
+    call (one more system call) before sending.
+    """
+    sent = sock.send(data)
+    if sent < len(data):
+        sock.sendall(memoryview(data)[sent:])
 
 
 class FrameError(Exception):
@@ -178,7 +189,7 @@ class FrameSocket:
         frame = encode_frame(opcode, payload)
         if alone and not self._out and not self._send_lock.locked():
             with self._send_lock:
-                self.sock.sendall(frame)
+                send_all(self.sock, frame)
             return
         self._out.append(frame)
         if not self._wake.is_set():
@@ -192,7 +203,7 @@ class FrameSocket:
             with self._send_lock:
                 out, self._out = self._out, []
                 out.append(encode_frame(opcode, payload))
-                self.sock.sendall(b"".join(out))
+                send_all(self.sock, b"".join(out))
 
     def _write_loop(self):
         wake = self._wake
@@ -205,7 +216,7 @@ class FrameSocket:
                 with self._send_lock:
                     out, self._out = self._out, []
                     if out:
-                        self.sock.sendall(out[0] if len(out) == 1 else b"".join(out))
+                        send_all(self.sock, out[0] if len(out) == 1 else b"".join(out))
         except Exception as e:
             # The reader sees the dead socket too and ends the connection; say why here.
             self.error = e
