@@ -7,6 +7,8 @@ broadcast).  App names, node ids and dialog ids become subject tokens, so
 they are validated: a token containing ``.``, ``*``, ``>`` or whitespace
 would let a caller address (or listen to) subjects it should not.
 """
+import re
+
 from ariproxy.errors import ProtocolError
 
 from .wire import short
@@ -28,14 +30,14 @@ CREATE_QUEUE_GROUP = "ariproxy"
 #: NATS queue group the Go client's Listen uses for StasisStart distribution (section 9)
 LISTEN_QUEUE_GROUP = "ARIProxyStasisStartDistributorQueue"
 
-_BAD_CHARS = frozenset(".*>")
+# '.', '*', '>', whitespace (``\s`` of a str pattern is exactly ``str.isspace``), control characters.
+_BAD_CHAR = re.compile(r"[.*>\s\x00-\x1f\x7f]")
 
 
 def _bad_char(value):
-    for ch in value:
-        if ch in _BAD_CHARS or ch.isspace() or ord(ch) < 32 or ord(ch) == 127:
-            return ch
-    return None
+    # One regex search: this runs on the key of every request (a Python loop per character cost ~5 us).
+    m = _BAD_CHAR.search(value)
+    return m.group() if m else None
 
 
 def validate_token(name, value, required=True):
