@@ -313,7 +313,7 @@ def test_embedded_mode_starts_nats_and_simulator_and_stops_them(daemon_factory, 
         assert not gone(nats_pid) and "--nats-url" in log
     else:   # something already serves NATS at the default address on this machine
         assert "using the one answering at nats://127.0.0.1:4222" in log
-    assert "try: " in log
+    d.wait_log("try: ")     # logged just after the ready line: it may not be in the file yet
 
     got = announcements(nats_url)
     assert got and got[0]["application"] == "default"
