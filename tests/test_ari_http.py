@@ -131,7 +131,8 @@ def test_table_matches_spec():
 
 def test_table_has_no_description_text():
     import ariproxy.ari.operations_table as table
-    text = open(table.__file__).read()
+    with open(table.__file__) as f:
+        text = f.read()
     for phrase in ("description", "summary", "notes"):
         assert phrase not in text.split('"""', 2)[2]
 
