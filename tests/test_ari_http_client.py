@@ -10,6 +10,7 @@ from gevent.server import StreamServer
 
 from ariproxy import errors
 from ariproxy.ari import ARI
+from tests.support.wait import wait_for
 
 
 class ScriptedServer:
@@ -133,7 +134,7 @@ def test_broken_answers_are_connection_errors_and_the_client_recovers(ari, serve
 def test_killed_caller_does_not_return_its_connection(ari, server):
     server.script = [b""]                       # no answer: the caller waits
     g = gevent.spawn(ari.info)
-    gevent.sleep(0.1)
+    wait_for(lambda: server.requests, timeout=5)    # the caller is now waiting for its answer
     g.kill()
     assert ari.info() == {"ok": True}
     assert server.connections == 2
