@@ -37,11 +37,19 @@ def test_drop_over_http(sim, sim_events):
 
 def test_refuse_connections_then_accept_again(sim, sim_events):
     ev = sim_events(sim, "test")
-    sim.refuse_connections(0.3)
+    port = sim.port
+    sim.refuse_connections()                # until told: the refusal cannot end before we look
     assert ev.closed.wait(5)
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((sim.host, sim.port), timeout=1)
-    wait_for(lambda: _can_connect(sim), timeout=5)
+    sim.accept_connections()
+    assert sim.port == port and _can_connect(sim)
+    assert requests.get(sim.url + "/asterisk/ping", auth=AUTH).status_code == 200
+    sim.accept_connections()                # already listening: nothing happens
+    # for some seconds: listens again by itself
+    sim.refuse_connections(0.05)
+    wait_for(lambda: sim._reopen is None and _can_connect(sim), timeout=5)
+    assert sim.port == port
     assert requests.get(sim.url + "/asterisk/ping", auth=AUTH).status_code == 200
 
 

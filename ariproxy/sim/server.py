@@ -323,20 +323,32 @@ class Simulator:
             ws.close(abrupt=True)
         return len(self.sockets)
 
-    def refuse_connections(self, seconds, drop=True):
-        """Close the listening socket for ``seconds`` (connections are refused), then listen again."""
+    def refuse_connections(self, seconds=None, drop=True):
+        """Close the listening socket (connections are refused) for ``seconds``, then listen again.
+
+        ``seconds=None``: until :meth:`accept_connections` (what tests that must
+        see the outage last through several steps use, whatever the machine's load).
+        """
         if self._server is None:
             return
-        log.info("simulator: refusing connections for %.2fs", seconds)
+        if seconds is None:
+            log.info("simulator: refusing connections until told to accept")
+        else:
+            log.info("simulator: refusing connections for %.2fs", seconds)
         if drop:
             self.drop_websockets()
         self._server.stop(timeout=0.5)
         self._server = None
+        if seconds is not None:
+            self._reopen = gevent.spawn_later(seconds, self.accept_connections)
 
-        def reopen():
-            self._reopen = None
+    def accept_connections(self):
+        """Listen again (same port) after :meth:`refuse_connections`; a no-op while listening."""
+        if self._reopen is not None and self._reopen is not gevent.getcurrent():
+            self._reopen.kill(block=False)
+        self._reopen = None
+        if self._server is None:
             self.start()
-        self._reopen = gevent.spawn_later(seconds, reopen)
 
     def restart(self, entity_id=None):
         """A fresh Asterisk: all state gone, websockets closed, optionally a new entity id."""
