@@ -229,7 +229,7 @@ def test_request_without_reply_subject_is_executed(proxy):
 def test_ari_websocket_down_fails_fast_then_service_resumes(proxy):
     p = proxy
     announcements = collect(p.bus, "ari.announce")
-    p.sim.refuse_connections(1.0)
+    p.sim.refuse_connections()      # until accept_connections: the outage outlasts the checks below
     wait_for(lambda: p.server.state == "ari-down", timeout=5)
     r = p.request("AsteriskInfo")
     assert r.error == ARI_DOWN
@@ -240,6 +240,7 @@ def test_ari_websocket_down_fails_fast_then_service_resumes(proxy):
     assert p.bus.gather("ari.announce.never", b"", timeout=ABSENCE) == []   # bounded wait
     assert len(announcements) == seen
     # back: serving, and announced again
+    p.sim.accept_connections()
     wait_for(lambda: p.server.state == "serving", timeout=10)
     wait_for(lambda: len(announcements) > seen, timeout=5)
     assert p.ok("AsteriskInfo").data["asterisk"]["system"]["entity_id"] == p.node

@@ -717,17 +717,18 @@ class ServerStack:
             if r.status_code >= 300:
                 raise RuntimeError("seeding the simulator: %s %s -> %s %s" % (method, path, r.status_code, r.text))
 
-    def ari_down(self, seconds=5.0):
-        """Drop the server's ARI websocket and refuse connections for ``seconds`` (long enough
-        for a few requests on a loaded machine); blocks until the server has noticed (state
-        ``ari-down``)."""
+    def ari_down(self, seconds=60.0):
+        """Drop the server's ARI websocket and refuse connections until :meth:`ari_up` (at most
+        ``seconds``, so a run that skips ``ari_up`` still recovers); blocks until the server has
+        noticed (state ``ari-down``)."""
         from tests.support.wait import wait_for
         self.sim.refuse_connections(seconds)
         wait_for(lambda: self.server.state == "ari-down", 5, message="server noticing ARI down")
 
     def ari_up(self, timeout=15):
-        """Block until the server is serving again (the simulator reopens by itself)."""
+        """Let the simulator accept connections again; block until the server is serving again."""
         from tests.support.wait import wait_for
+        self.sim.accept_connections()
         wait_for(lambda: self.server.state == "serving", timeout, message="server back on ARI")
 
     def events_of(self, event_type, dialog=None):
