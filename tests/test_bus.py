@@ -101,8 +101,9 @@ def test_gather_collects_until_max_or_timeout(nats_url, make_bus):
     client = make_bus(nats_url)
     msgs = client.gather("who", b"", timeout=5, max_replies=3)
     assert sorted(m.data for m in msgs) == [b"r0", b"r1", b"r2"]
-    # no max: runs to the timeout and returns what came, never raises
-    assert len(client.gather("who", b"", timeout=0.3)) == 3
+    # no max: runs to the timeout and returns what came, never raises (retried: a loaded
+    # machine may let a reply miss a 0.3 s window, which is no failure of gather)
+    wait_for(lambda: len(client.gather("who", b"", timeout=0.3)) == 3, timeout=10)
     assert client.gather("nobody", b"", timeout=0.05) == []
     callers = set()
 
