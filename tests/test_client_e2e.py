@@ -204,14 +204,20 @@ def test_connection_is_closed_with_its_last_user(proxy):
 
 def test_request_to_a_dead_node_raises_timeout(proxy):
     timeout, retries = 0.3, 1
+    attempts = []       # a listener that never answers sees every attempt
+    proxy.bus.subscribe("ari.command.%s.de:ad:00:00:00:00" % proxy.application, attempts.append)
+    proxy.bus.flush()
     with Client(application=proxy.application, url=proxy.nats_url, timeout=timeout, retries=retries) as c:
         ch = c.channels.handle("some-channel", node="de:ad:00:00:00:00")
         started = time.monotonic()
         with pytest.raises(errors.Timeout):
             ch.answer()
         elapsed = time.monotonic() - started
+        wait_for(lambda: len(attempts) == retries + 1, timeout=5)
         assert elapsed >= timeout * (retries + 1) * 0.9
-        assert elapsed < timeout * (retries + 1) + 1.0
+        # each attempt waits its own timeout, no more (slack for a loaded machine)
+        assert elapsed < timeout * (retries + 1) + 5.0
+        assert len({m.data for m in attempts}) == 1      # the same request each time
 
 
 def test_request_is_retried_after_a_timeout(nats_server):
@@ -227,7 +233,8 @@ def test_request_is_retried_after_a_timeout(nats_server):
     bus.subscribe("ari.command.app.node1", on_request)
     bus.flush()
     try:
-        with Client(application="app", url=nats_server.url, timeout=0.3, retries=1) as c:
+        # the first attempt must time out, the second must not: 1 s leaves a loaded machine room
+        with Client(application="app", url=nats_server.url, timeout=1.0, retries=1) as c:
             c.channels.handle("c1", node="node1").answer()
             assert len(seen) == 2 and seen[0] == seen[1]
         with Client(application="app", url=nats_server.url, timeout=0.3, retries=0) as c:
