@@ -108,6 +108,35 @@ class ARI:
         timeout = params.pop("_timeout", None)
         return self.send(op.prepare(params), timeout=timeout)
 
+    @property
+    def can_start(self):
+        """True while ``start_call`` can send (REST goes over a usable events websocket)."""
+        ws_rest = self._ws_rest
+        return ws_rest is not None and ws_rest.usable
+
+    def start_call(self, resource, nickname, params, on_done, timeout=None):
+        """Send one ARI operation over the events websocket without waiting; never blocks.
+
+        ``on_done(value, exc)`` runs once, later, with what ``call`` would
+        return or raise (see ``WebSocketRequests.start``: from the websocket
+        reader greenlet, so it must not block for long).  Returns False,
+        having sent nothing, when the call cannot go that way (no usable
+        websocket, a file answer, the socket just went): use ``call``.
+        Raises ``errors.ValidationError`` before sending, like ``call``.
+        """
+        ws_rest = self._ws_rest
+        if ws_rest is None or not ws_rest.usable:
+            return False
+        op = OPERATIONS.get((resource, nickname))
+        if op is None:
+            raise errors.ValidationError("unknown ARI operation %s.%s" % (resource, nickname), parameter=None)
+        if op.binary:
+            return False
+        if "_timeout" in params:
+            params = dict(params)
+            timeout = params.pop("_timeout")
+        return ws_rest.start(op.prepare(params), on_done, timeout=timeout)
+
     def request(self, method, path, query=None, body=None, binary=False, timeout=None):
         """Low level: any method and path below the base URL (path already escaped), query dict or pairs."""
         if not path.startswith("/"):

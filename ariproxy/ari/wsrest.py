@@ -3,7 +3,9 @@
 A request is a ``RESTRequest`` text message; Asterisk answers with a
 ``RESTResponse`` event carrying the same ``request_id``.  Many requests may
 be in flight on one socket; each caller's greenlet waits on its own
-AsyncResult, which the stream's reader greenlet fills.
+AsyncResult, which the stream's reader greenlet fills (``send``), or the
+caller does not wait at all and the reader calls it back (``start``: no
+greenlet parked per request, for the server's hot path).
 
 What Asterisk does with the fields (res/ari/ari_websocket_requests.c,
 res/res_ari.c and the recordings): ``uri`` is relative (a leading ``/`` gives
@@ -45,6 +47,42 @@ def encode_rest_request(request_id, prepared):
     return jsonutil.dumps(message)
 
 
+class _Waiter:
+    """A caller blocked in ``send``."""
+
+    __slots__ = ("prepared", "result")
+
+    def __init__(self, prepared):
+        self.prepared = prepared
+        self.result = AsyncResult()
+
+    def resolve(self, value, exc):
+        if exc is None:
+            self.result.set(value)
+        else:
+            self.result.set_exception(exc)
+
+
+class _Callback:
+    """A caller of ``start``: ``on_done(value, exc)`` runs once, in the greenlet that resolves it."""
+
+    __slots__ = ("prepared", "on_done", "timer")
+
+    def __init__(self, prepared, on_done):
+        self.prepared = prepared
+        self.on_done = on_done
+        self.timer = None
+
+    def resolve(self, value, exc):
+        timer, self.timer = self.timer, None
+        if timer is not None:
+            timer.close()
+        try:
+            self.on_done(value, exc)
+        except Exception:
+            log.exception("websocket REST callback failed (%s %s)", self.prepared.method, self.prepared.path)
+
+
 class WebSocketRequests:
     """The in-flight REST requests of one connected events websocket.
 
@@ -84,9 +122,9 @@ class WebSocketRequests:
         payload = encode_rest_request(request_id, prepared)
         if payload is None:
             return NOT_SENT
-        waiter = AsyncResult()
+        waiter = _Waiter(prepared)
         pending = self._pending
-        pending[request_id] = (waiter, prepared)
+        pending[request_id] = waiter
         try:
             # Alone in flight: write at once; else the stream's writer batches the frames.
             self._send_text(payload, len(pending) == 1)
@@ -97,13 +135,54 @@ class WebSocketRequests:
         self.stats["sent"] = self.stats.get("sent", 0) + 1
         wait = self.timeout if timeout is None else timeout
         try:
-            answer = waiter.get(timeout=wait)
+            answer = waiter.result.get(timeout=wait)
         except gevent.Timeout:
             raise errors.Timeout("%s %s: no answer from ARI over the websocket within %.1fs"
                                  % (prepared.method, prepared.path, wait)) from None
         finally:
             self._pending.pop(request_id, None)
         return answer
+
+    def start(self, prepared, on_done, timeout=None):
+        """Send one request without waiting; ``on_done(value, exc)`` gets the answer later. Never blocks.
+
+        Returns False, having sent nothing, when the request cannot go this
+        way (socket gone, not expressible): the caller uses another transport.
+        ``on_done`` runs exactly once: from the stream's reader greenlet with
+        the answer (``value``, or ``exc`` as ``send`` would raise), with
+        ``errors.ARIConnectionError`` when the websocket drops, or with
+        ``errors.Timeout`` (in a greenlet of its own) after ``timeout``.  It
+        must not block for long: the reader waits for it.
+        """
+        if self.closed:
+            return False
+        request_id = self._prefix + str(next(self._ids))
+        payload = encode_rest_request(request_id, prepared)
+        if payload is None:
+            return False
+        entry = _Callback(prepared, on_done)
+        pending = self._pending
+        pending[request_id] = entry
+        try:
+            self._send_text(payload, len(pending) == 1)
+        except Exception as e:
+            pending.pop(request_id, None)
+            log.info("websocket REST send failed (%s); using HTTP", e.__class__.__name__)
+            return False
+        self.stats["sent"] = self.stats.get("sent", 0) + 1
+        wait = self.timeout if timeout is None else timeout
+        if request_id in pending:       # (not answered or failed already)
+            entry.timer = gevent.get_hub().loop.timer(wait)
+            entry.timer.start(self._expired, request_id, wait)
+        return True
+
+    def _expired(self, request_id, wait):
+        # In the hub: on_done may publish (and so block), so it gets a greenlet.
+        entry = self._pending.pop(request_id, None)
+        if entry is not None:
+            prepared = entry.prepared
+            gevent.spawn(entry.resolve, None, errors.Timeout(
+                "%s %s: no answer from ARI over the websocket within %.1fs" % (prepared.method, prepared.path, wait)))
 
     def handle_response(self, message):
         """Deliver one decoded RESTResponse (dict) to its waiting caller (reader greenlet; never blocks)."""
@@ -113,7 +192,7 @@ class WebSocketRequests:
             self.stats["late"] = self.stats.get("late", 0) + 1
             log.debug("RESTResponse for no waiting request (%r, status %r)", request_id, message.get("status_code"))
             return False
-        waiter, prepared = entry
+        prepared = entry.prepared
         try:
             status = message.get("status_code")
             if not isinstance(status, int):
@@ -129,9 +208,9 @@ class WebSocketRequests:
             result = decode_answer(status, reason, content_type, body or None, prepared.binary,
                                    "%s %s" % (prepared.method, prepared.path))
         except Exception as e:
-            waiter.set_exception(e)
+            entry.resolve(None, e)
         else:
-            waiter.set(result)
+            entry.resolve(result, None)
         return True
 
     def fail_all(self, reason):
@@ -139,9 +218,10 @@ class WebSocketRequests:
         self.usable = False
         self.closed = True
         pending, self._pending = self._pending, {}
-        for waiter, prepared in pending.values():
-            waiter.set_exception(errors.ARIConnectionError(
-                "%s %s: ARI websocket closed before the answer (%s)" % (prepared.method, prepared.path, reason)))
         if pending:
             log.warning("ARI websocket closed with %d REST requests in flight (%s)", len(pending), reason)
+        for entry in pending.values():
+            prepared = entry.prepared
+            entry.resolve(None, errors.ARIConnectionError(
+                "%s %s: ARI websocket closed before the answer (%s)" % (prepared.method, prepared.path, reason)))
         return len(pending)

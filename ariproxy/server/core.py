@@ -6,11 +6,14 @@ retried with backoff) -> ``serving`` (the ARI events websocket is up) <->
 announcements paused) -> ``stopping`` -> ``stopped``; ``failed`` when
 startup cannot go on (an empty entity id).
 
-Every request passes through :meth:`Server.dispatch` (ARI down? busy?) and
-the greenlet it starts (decode, token checks, scope check, kind lookup, ARI,
-reply): the one seam for metrics and health checks.  Requests run in their own greenlets, at most
-``max_concurrent`` at once; past that a request is answered ``busy ...`` at
-once rather than queued.
+Every request passes through :meth:`Server.dispatch` (ARI down? busy?):
+the one seam for metrics and health checks.  A request runs on a worker
+greenlet (decode, token checks, scope check, kind lookup, ARI, reply), or,
+while REST goes over the ARI websocket, with no greenlet of its own: it is
+decoded and sent from the bus's callback and answered from the websocket
+reader when ARI replies.  At most ``max_concurrent`` requests are in
+flight; past that a request is answered ``busy ...`` at once rather than
+queued.
 
 ``start()`` returns at once (connecting happens in a greenlet);
 ``wait_ready(timeout)`` and ``stop(timeout)`` block the calling greenlet;
@@ -421,7 +424,8 @@ class Server:
         """Take one request message (``level``: 0 bare, 1 app, 2 exact subject).
 
         Runs on the bus's callback greenlet and never blocks: the request is
-        refused (``busy``, ARI down) or handed to a greenlet of its own.
+        refused (``busy``, ARI down), handed to a worker greenlet, or (REST
+        over the ARI websocket) sent to ARI from here.
         """
         self._counters["requests"] += 1
         if not self._accepting:
@@ -438,43 +442,99 @@ class Server:
                                       % self.max_concurrent).encode())
             return
         self._counters["accepted"] += 1
-        self._pool.spawn(self._serve, msg, level)
+        ari = self.ari
+        if ari is not None and ari.can_start:
+            self._serve_without_worker(msg, level)
+        else:
+            self._pool.spawn(self._serve, msg, level)
+
+    def _serve_without_worker(self, msg, level):
+        """Serve a request whose ARI call goes over the websocket: decoded and sent from here (the bus's
+        greenlet), answered from the websocket reader when ARI replies.  No greenlet waits per request."""
+        pool = self._pool
+        pool.hold()
+        held = [True]
+
+        def done(response):
+            if not held[0]:
+                return      # answered already
+            held[0] = False
+            try:
+                self._answer(msg, response)
+            except Exception as e:
+                self._failed(msg, e)
+            finally:
+                pool.release()
+
+        try:
+            request = self._decode(msg, level)
+            if request is not None and self.handler.start(request, done):
+                return
+        except Exception as e:
+            if held[0]:
+                held[0] = False
+                pool.release()
+                self._failed(msg, e)
+            else:
+                log.exception("request on %s failed after its answer", msg.subject)
+            return
+        held[0] = False
+        pool.release()
+        if request is not None:
+            self._pool.spawn(self._serve_request, msg, request)
 
     def _serve(self, msg, level):
-        """Decode, check, execute and answer one request (in its own greenlet)."""
+        """Decode, check, execute and answer one request (in a worker greenlet)."""
         try:
-            try:
-                request = Request.decode(msg.data)
-            except errors.ProtocolError as e:
-                self._counters["bad_requests"] += 1
-                log.info("bad request on %s: %s", msg.subject, e)
-                self._reply(msg, Response(error="bad request: %s" % e).encode())
-                return
-            key = request.key
-            if level < 2 and key is not None and not self._in_scope(key):
-                # Another node's or app's request on a shared subject: its server answers it.
-                if level < 2 and msg.subject.startswith(self.prefix + "create"):
-                    self._reply(msg, Response(error="wrong server: request for app %r node %r reached "
-                                              "app %s node %s" % (key.app, key.node, self.application,
-                                                                  self.node)).encode())
-                else:
-                    self._counters["ignored"] += 1
-                return
-            response = self.handler.handle(request)
-            if response.error:
-                self._counters["errors"] += 1
-                if response.error == NOT_IMPLEMENTED:
-                    self._counters["not_implemented"] += 1
-                elif response.error.startswith("bad request"):
-                    self._counters["bad_requests"] += 1
-            self._reply(msg, response.encode())
+            request = self._decode(msg, level)
+            if request is not None:
+                self._answer(msg, self.handler.handle(request))
         except Exception as e:
+            self._failed(msg, e)
+
+    def _serve_request(self, msg, request):
+        try:
+            self._answer(msg, self.handler.handle(request))
+        except Exception as e:
+            self._failed(msg, e)
+
+    def _decode(self, msg, level):
+        """The Request in ``msg``; None when it is answered already (malformed, wrong server) or not ours."""
+        try:
+            request = Request.decode(msg.data)
+        except errors.ProtocolError as e:
+            self._counters["bad_requests"] += 1
+            log.info("bad request on %s: %s", msg.subject, e)
+            self._reply(msg, Response(error="bad request: %s" % e).encode())
+            return None
+        key = request.key
+        if level < 2 and key is not None and not self._in_scope(key):
+            # Another node's or app's request on a shared subject: its server answers it.
+            if msg.subject.startswith(self.prefix + "create"):
+                self._reply(msg, Response(error="wrong server: request for app %r node %r reached "
+                                          "app %s node %s" % (key.app, key.node, self.application,
+                                                              self.node)).encode())
+            else:
+                self._counters["ignored"] += 1
+            return None
+        return request
+
+    def _answer(self, msg, response):
+        if response.error:
             self._counters["errors"] += 1
-            log.exception("request on %s failed", msg.subject)
-            try:
-                self._reply(msg, Response(error=error_response_text(e)).encode())
-            except Exception:
-                log.exception("could not send the error reply")
+            if response.error == NOT_IMPLEMENTED:
+                self._counters["not_implemented"] += 1
+            elif response.error.startswith("bad request"):
+                self._counters["bad_requests"] += 1
+        self._reply(msg, response.encode())
+
+    def _failed(self, msg, exc):
+        self._counters["errors"] += 1
+        log.error("request on %s failed", msg.subject, exc_info=exc)
+        try:
+            self._reply(msg, Response(error=error_response_text(exc)).encode())
+        except Exception:
+            log.exception("could not send the error reply")
 
     def _in_scope(self, key):
         return (not key.node or key.node == self.node) and (not key.app or key.app == self.application)

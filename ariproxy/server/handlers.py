@@ -2,8 +2,9 @@
 
 ``RequestHandler.handle(request)`` blocks the calling greenlet for the ARI
 call (if any) and returns the :class:`~ariproxy.protocol.Response` to send;
-it never raises for bad input or ARI errors (they become the response's
-``error``).  Reply shapes follow the Go server's recordings:
+``start(request, done)`` does the same without blocking when the call can go
+over the ARI websocket (``done(Response)`` is called back).  Neither raises
+for bad input or ARI errors (they become the response's ``error``).  Reply shapes follow the Go server's recordings:
 
 - ``data``: ``{"data": {"<field>": {...entity..., "key": {...}}}}``; a
   variable is a plain string and an empty one is ``{"data": {}}``;
@@ -15,6 +16,8 @@ it never raises for bad input or ARI errors (they become the response's
 """
 import http.client
 import logging
+
+import gevent
 
 from ariproxy import errors
 from ariproxy.jsonutil import mask_url
@@ -52,6 +55,65 @@ class RequestHandler:
 
     def handle(self, request):
         """The Response for ``request`` (blocks on ARI); never raises."""
+        step = self.begin(request)
+        if isinstance(step, Response):
+            return step
+        call = step[1]
+        try:
+            result = None
+            if call.operation is not None:
+                result = self.server.ari.call(call.resource, call.operation, **call.all_params)
+        except Exception as e:
+            return self.finish(request, step, None, e)
+        return self.finish(request, step, result, None)
+
+    def start(self, request, done):
+        """Serve ``request`` without blocking when its ARI call can go over the websocket.
+
+        Returns False, having done nothing, when it cannot (then use
+        ``handle``).  Else returns True and calls ``done(Response)`` exactly
+        once: at once (no ARI call, bad input), or later from the websocket
+        reader greenlet (ARI's answer or a drop) or a greenlet of its own
+        (timeout, or HTTP when the websocket went away just now).  Never
+        blocks and never raises.
+        """
+        ari = self.server.ari
+        if ari is None or not ari.can_start:
+            return False
+        step = self.begin(request)
+        if isinstance(step, Response):
+            done(step)
+            return True
+        call = step[1]
+        if call.operation is None:
+            done(self.finish(request, step, None, None))
+            return True
+
+        def on_done(result, exc):
+            done(self.finish(request, step, result, exc))
+
+        try:
+            started = ari.start_call(call.resource, call.operation, call.all_params, on_done)
+        except Exception as e:
+            done(self.finish(request, step, None, e))
+            return True
+        if not started:
+            # The websocket went away between the check and the send: the blocking way (HTTP).
+            gevent.spawn(self._call_blocking, request, step, done)
+        return True
+
+    def _call_blocking(self, request, step, done):
+        call = step[1]
+        try:
+            result = self.server.ari.call(call.resource, call.operation, **call.all_params)
+        except Exception as e:
+            done(self.finish(request, step, None, e))
+            return
+        done(self.finish(request, step, result, None))
+
+    def begin(self, request):
+        """Checks, planning and dialog binding: a Response (nothing to call, or an error) or the step
+        ``(spec, call, new_bindings)`` for ``finish``.  Never blocks or raises."""
         try:
             request.key.validate()
         except errors.ProtocolError as e:
@@ -59,22 +121,22 @@ class RequestHandler:
         spec = spec_for(request.kind)
         if spec is None:
             return Response(error=NOT_IMPLEMENTED)
-        server = self.server
         try:
-            call = spec.plan(request, app=server.application)
+            call = spec.plan(request, app=self.server.application)
         except (errors.ProtocolError, errors.ValidationError) as e:
             return Response(error="bad request: %s" % e)
         except Exception as e:  # a codec tripping over hostile input must not take the request down silently
             log.warning("%s: payload not understood: %s", request.kind, e)
             return Response(error="bad request: %s: %s" % (request.kind, e))
+        return spec, call, self._bind(request.key.dialog, spec, call)
 
-        dialog = request.key.dialog
-        new_bindings = self._bind(dialog, spec, call)
+    def finish(self, request, step, result, exc):
+        """The Response once ARI answered ``result`` (or raised ``exc``) for ``step``; never raises."""
+        spec, call, new_bindings = step
         try:
             try:
-                result = None
-                if call.operation is not None:
-                    result = server.ari.call(call.resource, call.operation, **call.all_params)
+                if exc is not None:
+                    raise exc
                 return self._respond(spec, request, call, result)
             except errors.ProtocolError as e:
                 # Not the requester's fault: ARI answered something that is not what the spec says.
@@ -83,7 +145,7 @@ class RequestHandler:
         except Exception as e:
             # The entity was never made: its fresh bindings would only wait for eviction.
             for kind, entity in new_bindings:
-                server.dialog_bindings.forget(kind, entity)
+                self.server.dialog_bindings.forget(kind, entity)
             if not isinstance(e, errors.AriProxyError):
                 log.exception("%s failed", request.kind)
             else:

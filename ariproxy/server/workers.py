@@ -7,8 +7,9 @@ finished a job parks itself (at most ``idle_max`` of them) and the next
 job is handed to it through one hub callback.
 
 ``spawn()`` never blocks (check ``full()`` first: the server answers
-``busy`` rather than queueing); ``join(timeout)`` blocks until no job runs;
-``close()`` ends every worker.
+``busy`` rather than queueing); ``hold()``/``release()`` count a job that
+needs no greenlet (a request waiting for its answer on the ARI websocket);
+``join(timeout)`` blocks until no job runs; ``close()`` ends every worker.
 """
 import logging
 
@@ -49,6 +50,18 @@ class WorkerPool:
             gevent.get_hub().loop.run_callback(self._resume, self._parked.pop(), func, args)
         else:
             self._start(func, args)
+
+    def hold(self):
+        """Count a job that runs without a worker greenlet (it calls ``release()`` once, when done)."""
+        self._running += 1
+        if self._done.is_set():
+            self._done.clear()
+
+    def release(self):
+        """A job counted by ``hold()`` is done."""
+        self._running -= 1
+        if not self._running:
+            self._done.set()
 
     def _start(self, func, args):
         worker = gevent.Greenlet(self._work, func, args)
