@@ -120,3 +120,21 @@ def test_send_all_finishes_what_one_send_leaves():
     finally:
         ours.close()
         theirs.close()
+
+
+def test_a_lone_frame_the_socket_cannot_take_is_finished_by_the_writer(pair):
+    frames, theirs = pair
+    frames.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    big = b"y" * 500000
+    frames.send_frame(OP_BINARY, big, alone=True)      # returns at once: the writer sends the rest
+    frames.send_frame(OP_TEXT, b"after", alone=True)   # queued behind it, in order
+    server = FrameProtocol(client=False, extensions=[])
+    got, part = [], None
+    while len(got) < 2:
+        server.receive_bytes(theirs.recv(65536))
+        for f in server.received_frames():     # wsproto hands big frames over in pieces
+            part = (f.opcode, (part[1] if part else f.payload[:0]) + f.payload)
+            if f.frame_finished:
+                got.append(part)
+                part = None
+    assert got[0] == (Opcode.BINARY, big) and got[1] == (Opcode.TEXT, "after")

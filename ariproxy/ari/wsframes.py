@@ -10,7 +10,8 @@ call) pays for every system call and every Python step:
   queued in one ``sendall`` (20 concurrent requests: one system call).
 
 ``FrameSocket.read_message()`` blocks the reader greenlet; ``send_frame()``
-never blocks (it queues); ``send_now()`` blocks until its bytes are written.
+never blocks (it writes what the socket takes at once and queues the rest);
+``send_now()`` blocks until its bytes are written.
 No extensions are negotiated, so RSV bits are not interpreted.
 """
 import random
@@ -180,17 +181,21 @@ class FrameSocket:
         """Queue one frame for the writer greenlet; never blocks.  Raises FrameError once closed.
 
         ``alone``: the caller knows nobody else is sending now (one request in
-        flight), so there is nothing to batch with: the frame is written at
-        once from the calling greenlet (which may then block while the socket
-        is full), saving the hand-over to the writer.
+        flight), so there is nothing to batch with: the frame goes out at once
+        from the calling greenlet, saving the hand-over to the writer (which
+        still gets whatever the socket does not take at once).
         """
         if self.closed:
             raise FrameError("websocket is closed")
         frame = encode_frame(opcode, payload)
         if alone and not self._out and not self._send_lock.locked():
-            with self._send_lock:
-                send_all(self.sock, frame)
-            return
+            try:
+                sent = self.sock.send(frame, 0, 0.0)    # timeout 0: never wait here
+            except BlockingIOError:
+                sent = 0
+            if sent == len(frame):
+                return
+            frame = frame[sent:]
         self._out.append(frame)
         if not self._wake.is_set():
             self._wake.set()
