@@ -102,7 +102,9 @@ def test_server_dies_with_a_killed_test_process(tmp_path):
               "from tests.support.nats import NatsServer\n"
               "print(NatsServer().start().pid, flush=True)\n"
               "os._exit(0)\n" % repo)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    # the server's temp dir goes under tmp_path: the killed process cannot remove it
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30, env=env)
     pid = int(out.stdout.strip())
 
     def gone():
