@@ -131,11 +131,24 @@ class Daemon:
         return int(read(self.pidfile).strip() or 0)
 
     def cleanup(self):
+        """SIGTERM first (a failed test's daemon still stops its embedded nats-server and removes
+        its temp dir), SIGKILL after 10 s."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         if os.path.exists(self.pidfile):
-            kill_if_alive(self.daemon_pid())
+            pid = self.daemon_pid()
+            if pid and not gone(pid):
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                    wait_for(lambda: gone(pid), timeout=10)
+                except (ProcessLookupError, AssertionError):
+                    pass
+            kill_if_alive(pid)
 
 
 @pytest.fixture
