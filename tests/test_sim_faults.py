@@ -2,6 +2,7 @@
 import socket
 import time
 
+import gevent
 import pytest
 import requests
 import websocket
@@ -83,6 +84,16 @@ def test_delay_every_response(sim):
     assert time.monotonic() - started >= 0.1
     requests.post(sim.base_url + "/_sim/delay", params={"ms": "0"})
     assert sim._delay == 0
+
+
+def test_lowering_the_delay_releases_waiting_answers(sim):
+    sim.set_delay(60000)
+    held = gevent.spawn(requests.get, sim.url + "/asterisk/ping", auth=AUTH)
+    wait_for(lambda: any(r["path"] == "/asterisk/ping" for r in sim.requests), timeout=5)
+    held.join(timeout=0.1)                      # bounded look: the answer must not come
+    assert not held.ready()
+    sim.set_delay(0)
+    assert held.get(timeout=5).status_code == 200
 
 
 def test_burst(sim, sim_events):

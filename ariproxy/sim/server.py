@@ -10,7 +10,7 @@ auth, any method, JSON answers):
 - ``/_sim/drop``: cut every events websocket (no close frame);
 - ``/_sim/refuse?seconds=S``: close the listening socket for S seconds (websockets dropped);
 - ``/_sim/restart?entity_id=ID``: a fresh Asterisk (state gone, websockets closed);
-- ``/_sim/delay?ms=N``: delay every ARI answer by N ms (0 to stop);
+- ``/_sim/delay?ms=N``: delay every ARI answer by N ms (0 to stop, which releases waiting answers);
 - ``/_sim/fail?n=N``: the next N ARI requests answer 500;
 - ``/_sim/burst?n=N&app=NAME``: N ChannelUserevent events as fast as possible;
 - ``/_sim/state``: entity id, channels, bridges, applications, events sent.
@@ -22,6 +22,7 @@ import time
 from urllib.parse import parse_qsl, unquote
 
 import gevent
+import gevent.event
 from gevent import pywsgi, socket as gsocket
 
 from ariproxy import jsonutil
@@ -221,6 +222,7 @@ class Simulator:
         self.ws_messages_received = 0
         self._server = None
         self._delay = 0.0
+        self._delay_changed = gevent.event.Event()    # replaced and set by each set_delay
         self._fail_next = 0
         self._reopen = None
         self.asterisk = self._new_asterisk()
@@ -360,9 +362,23 @@ class Simulator:
         self.asterisk = self._new_asterisk()
 
     def set_delay(self, ms):
-        """Delay every ARI answer (HTTP and websocket) by ``ms`` milliseconds."""
+        """Delay every ARI answer (HTTP and websocket) by ``ms`` milliseconds.
+
+        Applies to answers already waiting too: lowering it (``set_delay(0)``) releases
+        them, so a long delay can hold requests in flight for exactly as long as a test needs.
+        """
         self._delay = max(0.0, float(ms) / 1000.0)
+        changed, self._delay_changed = self._delay_changed, gevent.event.Event()
+        changed.set()
         log.info("simulator: answers delayed by %d ms", self._delay * 1000)
+
+    def _wait_delay(self, started):
+        """Block the answering greenlet until ``started`` + the current delay."""
+        while True:
+            remaining = started + self._delay - time.monotonic()
+            if remaining <= 0:
+                return
+            self._delay_changed.wait(remaining)
 
     def fail_next(self, n):
         """The next ``n`` ARI requests answer 500."""
@@ -527,7 +543,7 @@ class Simulator:
         if len(self.requests) < self.max_logged_requests:
             self.requests.append(entry)
         if self._delay:
-            gevent.sleep(self._delay)
+            self._wait_delay(time.monotonic())
         if self._fail_next > 0:
             self._fail_next -= 1
             reply = Reply(500, jsonutil.dumps({"message": "Internal Server Error"}))
