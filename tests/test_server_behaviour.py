@@ -274,12 +274,12 @@ def test_ari_websocket_down_fails_fast_then_service_resumes(proxy):
 def test_requests_in_flight_when_ari_drops_get_an_error_at_once(proxy_factory):
     p = proxy_factory(rest_transport="websocket")
     wait_for(lambda: p.server.ari.active_rest_transport == "websocket", timeout=5)
-    p.sim.set_delay(2000)
+    p.sim.set_delay(60000)      # answers held until set_delay(0)
     results = []
-    workers = [gevent.spawn(lambda: results.append(p.request("AsteriskInfo", timeout=5))) for _ in range(5)]
+    workers = [gevent.spawn(lambda: results.append(p.request("AsteriskInfo", timeout=10))) for _ in range(5)]
     wait_for(lambda: p.server.stats["in_flight"] == 5, timeout=5)
     p.sim.drop_websockets()
-    gevent.joinall(workers, timeout=5)
+    gevent.joinall(workers, timeout=10)
     p.sim.set_delay(0)
     assert len(results) == 5
     assert all(r.error.startswith("ARI connection is down") for r in results), [r.error for r in results]
@@ -342,13 +342,15 @@ def test_start_waits_for_ari_and_nats_to_come_up(nats_factory):
 
 def test_past_max_concurrent_requests_are_refused_busy(proxy_factory):
     p = proxy_factory(max_concurrent=2)
-    p.sim.set_delay(800)   # the first two stay in flight while the other four arrive
+    p.sim.set_delay(60000)   # the first two stay in flight (until set_delay(0)) while the other four arrive
     results = []
-    workers = [gevent.spawn(lambda: results.append(p.request("AsteriskInfo", timeout=5))) for _ in range(6)]
+    workers = [gevent.spawn(lambda: results.append(p.request("AsteriskInfo", timeout=10))) for _ in range(6)]
+    wait_for(lambda: len(results) == 4, timeout=10)
+    assert p.server.stats["in_flight"] == 2
+    p.sim.set_delay(0)
     gevent.joinall(workers, timeout=10)
     errors = sorted(r.error.split(":")[0] for r in results)
     assert errors.count("") == 2 and errors.count("busy") == 4, errors
-    p.sim.set_delay(0)
     p.ok("AsteriskInfo")
 
 
