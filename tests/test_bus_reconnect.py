@@ -146,7 +146,7 @@ def test_cluster_node_killed_traffic_resumes_via_another(nats_cluster, make_bus)
 
 
 def test_unanswered_pings_trigger_reconnect(nats_server, make_bus):
-    bus = make_bus(nats_server.url, ping_interval=0.05, max_pings_out=2, connect_timeout=0.5)
+    bus = make_bus(nats_server.url, ping_interval=0.05, max_pings_out=2, connect_timeout=2)
     os.kill(nats_server.pid, signal.SIGSTOP)  # frozen: the socket stays open, nothing answers
     try:
         wait_for(lambda: bus.state == "reconnecting", timeout=10)
@@ -154,8 +154,15 @@ def test_unanswered_pings_trigger_reconnect(nats_server, make_bus):
             bus.request("x", b"", timeout=5)
     finally:
         os.kill(nats_server.pid, signal.SIGCONT)
-    wait_for(lambda: bus.connected, timeout=10)
-    bus.flush()
+
+    def usable():
+        # 50 ms pings: a loaded machine may stall long enough for one more (rightful) reconnect
+        try:
+            bus.flush()
+            return True
+        except BusError:
+            return False
+    wait_for(usable, timeout=15)
     assert bus.stats["reconnects"] >= 1
 
 
