@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import warnings
 
 import gevent
 import pytest
@@ -106,6 +107,7 @@ class NatsServer:
         self.tmpdir = tempfile.mkdtemp(prefix="nats-test-")
         self.log_path = os.path.join(self.tmpdir, "nats-server.log")
         self._proc = None
+        self._signalled = False     # an exit we caused (stop/kill) is no news
 
     # -- addresses -------------------------------------------------------
     @property
@@ -190,6 +192,7 @@ class NatsServer:
             return self
         log = open(self.log_path, "ab")
         try:
+            self._signalled = False
             self._proc = subprocess.Popen(self._command(), stdout=log, stderr=subprocess.STDOUT,
                                           stdin=subprocess.DEVNULL,
                                           preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
@@ -211,6 +214,7 @@ class NatsServer:
         return self
 
     def _signal_and_wait(self, sig, timeout):
+        self._signalled = True
         try:
             os.kill(self._proc.pid, sig)
         except ProcessLookupError:
@@ -240,6 +244,12 @@ class NatsServer:
         return self.start(timeout=timeout)
 
     def cleanup(self):
+        """Stop, and remove the temp dir.  A server that exited by itself (or by a signal from
+        outside the test) is reported with a warning and its log tail: clients of such a server
+        fail with "closed by the server", which is hard to tell from a bug otherwise."""
+        if self._proc is not None and self._proc.poll() is not None and not self._signalled:
+            warnings.warn("nats-server %s (pid %d) had exited with %s before the test stopped it:\n%s"
+                          % (self.url, self._proc.pid, self._proc.returncode, self.log_tail()))
         self.stop()
         shutil.rmtree(self.tmpdir, ignore_errors=True)
 
