@@ -37,8 +37,22 @@ def _run(cmd, timeout=300, **kwargs):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
+def _outer_pip_can_target():
+    """pip >= 22.3 here can install into another interpreter (``--python``): the fresh venv then
+    needs no pip of its own (ensurepip was most of this test's time)."""
+    try:
+        import pip
+        return tuple(int(x) for x in pip.__version__.split(".")[:2]) >= (22, 3)
+    except (ImportError, ValueError):
+        return False
+
+
 def _pip(python, *args):
-    out = _run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *args])
+    if _outer_pip_can_target():
+        cmd = [sys.executable, "-m", "pip", "--python", python]
+    else:
+        cmd = [python, "-m", "pip"]
+    out = _run(cmd + ["install", "-q", "--disable-pip-version-check", *args])
     if out.returncode != 0:
         text = out.stdout + out.stderr
         if any(marker in text for marker in NETWORK_ERRORS):
@@ -62,7 +76,7 @@ def _copy_project(dest):
 
 def test_fresh_venv_with_setuptools_82_imports_and_uses_bus(tmp_path, nats_url):
     venv = tmp_path / "venv"
-    out = _run([sys.executable, "-m", "venv", str(venv)])
+    out = _run([sys.executable, "-m", "venv", str(venv)] + (["--without-pip"] if _outer_pip_can_target() else []))
     assert out.returncode == 0, out.stderr
     python = str(venv / "bin" / "python")
     _pip(python, "setuptools>=82")
