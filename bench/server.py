@@ -1,10 +1,12 @@
 """The ari-proxy server, measured: proxied requests vs direct ARI, event throughput, memory over churn.
 
 One run starts, each in its own process (stopped by PID at the end): a
-nats-server, a simulator (see ``serve_sim``), two ari-proxy servers
-on that simulator (application ``bench-http`` with ``rest_transport=http``,
-``bench-ws`` with ``rest_transport=websocket``) and an echo responder for the
-bare NATS round trip.  This process only measures.  It prints:
+nats-server, a simulator (see ``serve_sim``), three ari-proxy servers
+on that simulator (application ``bench-http`` with ``rest_transport=http``
+and the default ``requests`` HTTP client, ``bench-native`` with
+``rest_transport=http`` and ``http_client=native``, ``bench-ws`` with
+``rest_transport=websocket``) and an echo responder for the bare NATS round
+trip.  This process only measures.  It prints:
 
 (a) a data request (``AsteriskInfo`` by default, ``--kind ChannelData`` for a
     channel) through the proxy over each REST transport, side by side with
@@ -46,19 +48,22 @@ from tests.support.nats import NatsServer, free_port  # noqa: E402
 
 ENTITY_ID = "02:fc:00:00:00:01"
 ECHO_SUBJECT = "bench.echo"
-APPS = {"http": "bench-http", "websocket": "bench-ws"}
+APPS = {"http": "bench-http", "http-native": "bench-native", "websocket": "bench-ws"}
+# row label -> (rest_transport, ari_http_client) of its server
+SERVER_OPTIONS = {"http": ("http", "requests"), "http-native": ("http", "native"), "websocket": ("websocket", "requests")}
 CONCURRENCY = 20
 
 
 # -- child processes ------------------------------------------------------------------------------
 
-def serve_proxy(ari_url, nats_url, app, transport):
+def serve_proxy(ari_url, nats_url, app, label):
     """``--serve-proxy``: run one Server until SIGTERM (graceful stop)."""
     import logging
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     from ariproxy.server import Server
+    transport, http_client = SERVER_OPTIONS[label]
     srv = Server(ari_url=ari_url, application=app, nats_url=nats_url, rest_transport=transport,
-                 max_concurrent=10000)
+                 ari_http_client=http_client, max_concurrent=10000)
     gevent.signal_handler(signal.SIGTERM, lambda: gevent.spawn(srv.stop))
     srv.start()
     if not srv.wait_ready(20):
@@ -251,9 +256,9 @@ def direct_call(ari_url, path, session=None):
 
 
 def open_direct_http(ari_url):
-    """ariproxy.ari over HTTP (its own keep-alive client): the floor of the http transport."""
+    """ariproxy.ari over HTTP with its native keep-alive client: the floor of the http-native server."""
     from ariproxy.ari import ARI
-    return ARI(url=ari_url, app="bench-direct", rest_transport="http")
+    return ARI(url=ari_url, app="bench-direct", rest_transport="http", http_client="native")
 
 
 def direct_ari_call(ari, resource, operation, params):
@@ -306,7 +311,7 @@ def section_latency(args, bus, ari_url):
     try:
         makers = {
             "direct HTTP (requests)": lambda: direct_call(ari_url, direct_path),
-            "direct HTTP (ariproxy.ari)": lambda: direct_ari_call(ari_http, *direct_op),
+            "direct HTTP (ariproxy.ari native)": lambda: direct_ari_call(ari_http, *direct_op),
             "direct websocket (ariproxy.ari)": lambda: direct_ari_call(ari_ws, *direct_op),
             "bare NATS round trip": lambda: echo_call(bus, rows_payload["http"]),
         }
@@ -331,10 +336,11 @@ def section_latency(args, bus, ari_url):
     ws = results["proxied, REST over websocket"][0]
     print("  websocket proxied vs direct HTTP: %.2fx (%s; the Go proxy manages 0.9x)"
           % (ws / direct, "faster" if ws < direct else "slower"))
-    for transport, floor_row in (("http", "direct HTTP (ariproxy.ari)"), ("websocket", "direct websocket (ariproxy.ari)")):
+    for transport, floor_row in (("http-native", "direct HTTP (ariproxy.ari native)"),
+                                ("websocket", "direct websocket (ariproxy.ari)")):
         p50 = results["proxied, REST over %s" % transport][0]
         print("  %s proxied vs its own floor (%s + NATS RT): %.3f ms over"
-              % (transport, floor_row.replace(" (ariproxy.ari)", " ariproxy.ari"), p50 - results[floor_row][0] - rt))
+              % (transport, floor_row, p50 - results[floor_row][0] - rt))
     return results
 
 

@@ -81,12 +81,30 @@ def recorder():
     server.stop()
 
 
-@pytest.fixture
-def ari(recorder):
+@pytest.fixture(params=["requests", "native"])
+def ari(recorder, request):
+    """Every test here runs with both HTTP clients: they must put every parameter in the same place."""
     client = ARI(recorder.url, "asterisk", PASSWORD, app="test", timeout=2.0, connect_timeout=1.0,
-                 rest_transport="http")
+                 rest_transport="http", http_client=request.param)
+    assert client.http.client == request.param
     yield client
     client.close()
+
+
+def test_default_http_client_is_requests(recorder):
+    client = ARI(recorder.url, "asterisk", PASSWORD, app="test", rest_transport="http")
+    try:
+        assert client.http.client == "requests" and client.http.session is not None
+        assert client.call("asterisk", "getInfo") == {"echo": "/ari/asterisk/info"}
+        assert recorder.received[-1]["path"] == "/ari/asterisk/info"
+    finally:
+        client.close()
+
+
+def test_bad_http_client_is_refused():
+    with pytest.raises(errors.ValidationError) as info:
+        ARI("http://127.0.0.1:1/ari", http_client="curl")
+    assert info.value.parameter == "http_client"
 
 
 # -- the table against Asterisk's spec ------------------------------------------------------------

@@ -71,7 +71,9 @@ def server():
 
 @pytest.fixture
 def ari(server):
-    client = ARI(server.url, "asterisk", "pw", app="t", rest_transport="http", timeout=2.0, connect_timeout=1.0)
+    client = ARI(server.url, "asterisk", "pw", app="t", rest_transport="http", timeout=2.0, connect_timeout=1.0,
+                 http_client="native")
+    assert client.http.client == "native"
     yield client
     client.close()
 

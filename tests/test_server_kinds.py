@@ -1,4 +1,5 @@
-"""Every request kind of the kinds table, sent as raw NATS requests, over both ARI REST transports.
+"""Every request kind of the kinds table, sent as raw NATS requests, over both ARI REST transports
+(and over HTTP with each HTTP client: requests and ariproxy's native one).
 
 Each case prepares what the kind needs on the simulator, sends the request
 with the Go client's payload shape, checks the reply's shape (PROTOCOL.md 4)
@@ -14,18 +15,21 @@ from ariproxy.protocol import GENERIC_KIND, KINDS, Key
 from tests.support.proxy import DEFAULT_APP as APP, make_proxy
 from tests.support.wait import wait_for
 
-TRANSPORTS = ("http", "websocket")
+# id -> (rest_transport, ari_http_client)
+TRANSPORTS = {"http": ("http", "requests"), "http-native": ("http", "native"), "websocket": ("websocket", "requests")}
 ENDPOINTS = [("PJSIP", "alice"), ("PJSIP", "bob")]
 
 
-@pytest.fixture(scope="module", params=TRANSPORTS)
+@pytest.fixture(scope="module", params=sorted(TRANSPORTS))
 def kp(request):
     """A module-wide proxy for one REST transport, wrapped in the per-case helper."""
-    p = make_proxy(rest_transport=request.param, sim_options={"endpoints": ENDPOINTS})
+    transport, http_client = TRANSPORTS[request.param]
+    p = make_proxy(rest_transport=transport, ari_http_client=http_client, sim_options={"endpoints": ENDPOINTS})
     try:
-        if request.param == "websocket":
+        assert p.server.ari.http.client == http_client
+        if transport == "websocket":
             wait_for(lambda: p.server.ari.active_rest_transport == "websocket", timeout=5)
-        yield Case(p, request.param)
+        yield Case(p, transport)
     finally:
         p.close()
 

@@ -9,6 +9,7 @@ Calls block the calling greenlet (use gevent monkey patching).
 """
 from ariproxy.ari.operations import OPERATIONS, API_VERSION, Operation, Param, PreparedRequest, operation_for
 from ariproxy.ari.client import ARI, REST_TRANSPORTS, websocket_rest_supported
+from ariproxy.ari.http import HTTP_CLIENTS
 
 
 def __getattr__(name):
@@ -20,4 +21,4 @@ def __getattr__(name):
 
 
 __all__ = ["ARI", "OPERATIONS", "API_VERSION", "Operation", "Param", "PreparedRequest", "EventStream",
-           "operation_for", "REST_TRANSPORTS", "websocket_rest_supported"]
+           "operation_for", "REST_TRANSPORTS", "HTTP_CLIENTS", "websocket_rest_supported"]

@@ -61,12 +61,14 @@ class ARI:
     ``url`` is the ARI base (``http://127.0.0.1:8088/ari``); ``ws_url``
     defaults to its ``/events`` websocket.  Credentials may also be given in
     the URL (``http://user:pass@host:8088/ari``); they never appear in logs,
-    reprs or exception texts.
+    reprs or exception texts.  ``http_client`` picks the client for REST over
+    HTTP: ``requests`` (default) or ``native`` (ariproxy's own keep-alive
+    HTTP/1.1 client for ``http://``, about 0.5 ms less per call).
     """
 
     def __init__(self, url="http://127.0.0.1:8088/ari", username="asterisk", password="asterisk", app=None,
                  timeout=5.0, connect_timeout=2.0, pool_size=100, rest_transport="auto", ws_url=None,
-                 reconnect_wait=(0.05, 2.0)):
+                 reconnect_wait=(0.05, 2.0), http_client="requests"):
         if rest_transport not in REST_TRANSPORTS:
             raise errors.ValidationError("rest_transport must be one of %s, got %r"
                                          % ("|".join(REST_TRANSPORTS), rest_transport), parameter="rest_transport")
@@ -83,7 +85,7 @@ class ARI:
         self.rest_transport = rest_transport
         self.reconnect_wait = reconnect_wait
         self.http = HTTPTransport(url, username, password, timeout=timeout,
-                                  connect_timeout=connect_timeout, pool_size=pool_size)
+                                  connect_timeout=connect_timeout, pool_size=pool_size, client=http_client)
         # The websocket REST carrier (a WebSocketRequests of the live events stream), when usable.
         self._ws_rest = None
         self._streams = []

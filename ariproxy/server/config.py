@@ -40,6 +40,7 @@ DEFAULT_ARI_URL = "http://127.0.0.1:8088/ari"
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 REST_TRANSPORTS = ("auto", "websocket", "http")
+HTTP_CLIENTS = ("requests", "native")
 EMBEDDED_MODES = ("auto", "off")
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -89,6 +90,9 @@ OPTIONS = [
            env=("ARI_APPLICATION",), short="-a", metavar="APP"),
     Option("ari", "rest_transport", str, "auto", "how REST calls reach ARI",
            choices=REST_TRANSPORTS),
+    Option("ari", "http_client", str, "requests",
+           "client for REST over HTTP: requests, or native (ariproxy's own keep-alive HTTP/1.1 "
+           "client for http:// URLs, about 0.5 ms less per call)", choices=HTTP_CLIENTS),
     # [nats]
     Option("nats", "nats_url", str, None,
            "NATS server URL(s), comma separated, user:pass@ or token@ allowed "
@@ -222,6 +226,7 @@ class Config:
             "max_concurrent": self.max_concurrent,
             "exit_on_entity_change": self.exit_on_entity_change,
             "rest_transport": self.rest_transport,
+            "ari_http_client": self.http_client,
             "shutdown_timeout": self.shutdown_timeout,
         }
         kwargs.update(overrides)

@@ -28,7 +28,7 @@ import gevent
 import gevent.event
 
 from ariproxy import errors
-from ariproxy.ari import ARI
+from ariproxy.ari import ARI, HTTP_CLIENTS
 from ariproxy.bus import Bus, PayloadTooLarge
 from ariproxy.jsonutil import mask_url
 from ariproxy.protocol import Announcement, Request, Response, subjects
@@ -73,7 +73,7 @@ class Server:
                  ari_password="asterisk", application="default", nats_url="nats://127.0.0.1:4222",
                  prefix="ari.", announce_interval=60.0, entity_check_interval=10.0, max_concurrent=1000,
                  exit_on_entity_change=False, rest_transport="auto", shutdown_timeout=10.0,
-                 ari_timeout=5.0, max_dialog_entities=100000, name="ariproxy-server"):
+                 ari_timeout=5.0, max_dialog_entities=100000, name="ariproxy-server", ari_http_client="requests"):
         self.application = subjects.validate_token("application", application)
         self.prefix = subjects.normalize_prefix(prefix)
         self.ari_url = ari_url
@@ -91,6 +91,10 @@ class Server:
             raise errors.ValidationError("rest_transport must be one of %s, got %r"
                                          % ("|".join(_REST_TRANSPORTS), rest_transport), parameter="rest_transport")
         self.rest_transport = rest_transport
+        if ari_http_client not in HTTP_CLIENTS:
+            raise errors.ValidationError("ari_http_client must be one of %s, got %r"
+                                         % ("|".join(HTTP_CLIENTS), ari_http_client), parameter="ari_http_client")
+        self.ari_http_client = ari_http_client
         self.shutdown_timeout = _positive("shutdown_timeout", shutdown_timeout)
         self.ari_timeout = _positive("ari_timeout", ari_timeout)
         self.name = name
@@ -255,7 +259,7 @@ class Server:
     def _make_ari(self):
         return ARI(url=self.ari_url, username=self.ari_username, password=self._ari_password,
                    app=self.application, timeout=self.ari_timeout, rest_transport=self.rest_transport,
-                   ws_url=self.ari_ws_url)
+                   ws_url=self.ari_ws_url, http_client=self.ari_http_client)
 
     def _connect_ari(self):
         self.ari = self._make_ari()
