@@ -461,7 +461,13 @@ class Simulator:
         if not supports_rest_over_ws(ast.version):
             # an older Asterisk reads nothing from the events socket
             return
-        gevent.spawn(self._rest_over_ws, ws, ast, text)
+        if self._delay:
+            # the answer waits for the delay: its own greenlet, so the socket's other requests go on
+            gevent.spawn(self._rest_over_ws, ws, ast, text)
+        else:
+            # nothing in an answer blocks: answer on the reader greenlet (no greenlet per request);
+            # the reader sends the answers of everything it read in one go
+            self._rest_over_ws(ws, ast, text)
 
     def _rest_over_ws(self, ws, ast, text):
         try:
