@@ -230,6 +230,7 @@ class WebSocket:
                 length = int.from_bytes(buf[pos + 2:pos + 10], "big")
                 if length >> 63:
                     raise ProtocolError("64-bit length with the top bit set")
+            # (a length in a longer form than needed is accepted, as Asterisk does)
             opcode = b0 & 0x0F
             if opcode >= 8:
                 if length > 125:
