@@ -443,6 +443,7 @@ class Simulator:
         ws = WebSocket(sock, rfile, on_text=self._on_ws_text, peer=env.get("REMOTE_ADDR"))
         ws.asterisk = ast
         ws.apps = names
+        ws.rest_checked_version = ws.rest_supported = None
         self.sockets.append(ws)
         for name in names:
             ast.register_app(name, ws, subscribe_all)
@@ -458,7 +459,10 @@ class Simulator:
         ast = ws.asterisk
         if ast is not self.asterisk or ast.closed:
             return
-        if not supports_rest_over_ws(ast.version):
+        if ws.rest_checked_version != ast.version:  # (parsing the version costs more than the rest of this check)
+            ws.rest_checked_version = ast.version
+            ws.rest_supported = supports_rest_over_ws(ast.version)
+        if not ws.rest_supported:
             # an older Asterisk reads nothing from the events socket
             return
         if self._delay:
