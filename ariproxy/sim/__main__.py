@@ -33,6 +33,9 @@ def main(argv=None):
     parser.add_argument("--media-scale", type=float, default=1.0,
                         help="multiplier for media lengths and timers (0.01 = 100x faster)")
     parser.add_argument("--endpoint", action="append", default=[], help="Tech/resource endpoint to offer")
+    parser.add_argument("--websocket-write-timeout", type=float, default=100, metavar="MS",
+                        help="ms a websocket frame may take to be written before Asterisk gives the socket up "
+                             "(ari.conf websocket_write_timeout; default 100 as Asterisk's; 0: no limit)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -40,7 +43,8 @@ def main(argv=None):
     endpoints = [tuple(e.split("/", 1)) for e in args.endpoint if "/" in e]
     sim = Simulator(host=args.host, port=args.port, entity_id=args.entity_id, username=args.username,
                     password=args.password, version=args.version, playback_duration=args.playback_duration,
-                    media_scale=args.media_scale, endpoints=endpoints)
+                    media_scale=args.media_scale, endpoints=endpoints,
+                    websocket_write_timeout=args.websocket_write_timeout)
     sim.start()
     logging.getLogger("ariproxy.sim").info("simulated Asterisk %s (entity %s) on %s, websocket %s?app=%s",
                                            args.version, args.entity_id, sim.url, sim.ws_url,

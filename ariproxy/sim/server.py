@@ -12,7 +12,12 @@ auth, any method, JSON answers):
 - ``/_sim/restart?entity_id=ID``: a fresh Asterisk (state gone, websockets closed);
 - ``/_sim/delay?ms=N``: delay every ARI answer by N ms (0 to stop, which releases waiting answers);
 - ``/_sim/fail?n=N``: the next N ARI requests answer 500;
-- ``/_sim/burst?n=N&app=NAME``: N ChannelUserevent events as fast as possible;
+- ``/_sim/burst?n=N&app=NAME&rate=R``: N ChannelUserevent events (``seq`` 0..N-1) as fast as possible, or
+  R events/s (a real Asterisk's dialplan loop gives about 9,000-10,000/s);
+- ``/_sim/write_timeout?ms=N``: Asterisk's ``websocket_write_timeout`` for every websocket (default 100;
+  0: wait forever);
+- ``/_sim/silence?app=NAME``: put the events websockets (of app NAME) in the state a write timeout leaves
+  them in: nothing more is sent, the TCP connection stays open until the peer next sends something;
 - ``/_sim/state``: entity id, channels, bridges, applications, events sent.
 """
 import base64
@@ -204,9 +209,12 @@ class Simulator:
 
     def __init__(self, host="127.0.0.1", port=0, entity_id="02:fc:00:00:00:01", username="asterisk",
                  password="asterisk", version="22.10.1", playback_duration=0.05, media_scale=1.0,
-                 endpoints=None, users=None):
+                 endpoints=None, users=None, websocket_write_timeout=100):
         """``users``: more ARI users, ``{name: (password, read_only)}``; ``endpoints``: ``[(tech, resource)]``
-        offered under /endpoints; ``media_scale`` multiplies media lengths and timers (0.01 = 100x faster)."""
+        offered under /endpoints; ``media_scale`` multiplies media lengths and timers (0.01 = 100x faster);
+        ``websocket_write_timeout``: milliseconds a websocket frame may take to be written before the socket
+        is given up, as Asterisk's ari.conf option (default 100, as Asterisk's; 0 or None: no limit)."""
+        self.websocket_write_timeout = websocket_write_timeout
         self.host = host
         self.port = port
         self.entity_id = entity_id
@@ -220,6 +228,7 @@ class Simulator:
         self.max_logged_requests = 10000
         self.sockets = []
         self.ws_messages_received = 0
+        self.websocket_drops = 0      # events dropped by websockets write-closed by the write timeout
         self._server = None
         self._delay = 0.0
         self._delay_changed = gevent.event.Event()    # replaced and set by each set_delay
@@ -325,6 +334,34 @@ class Simulator:
             ws.close(abrupt=True)
         return len(self.sockets)
 
+    def set_write_timeout(self, ms):
+        """Change ``websocket_write_timeout`` (milliseconds; 0 or None: no limit), open websockets included."""
+        self.websocket_write_timeout = float(ms) if ms else 0
+        for ws in list(self.sockets):
+            ws.write_timeout = self._write_timeout_seconds()
+        log.info("simulator: websocket write timeout %s", "%d ms" % ms if ms else "off")
+
+    def _write_timeout_seconds(self):
+        ms = self.websocket_write_timeout
+        return float(ms) / 1000.0 if ms else None
+
+    def silence_websockets(self, app=None):
+        """What a write timeout does, at once: the events websockets (those serving ``app``, or all) send
+        nothing more and drop what they are given, with no close frame and the TCP connection left open
+        until the peer next sends something.  Returns how many sockets."""
+        count = 0
+        for ws in list(self.sockets):
+            if app is None or app in ws.apps:
+                if not ws.write_failed:
+                    ws.silence("silenced by the simulator's fault control")
+                    count += 1
+        return count
+
+    @property
+    def websocket_dropped(self):
+        """Frames dropped by write-closed websockets (open ones and those already gone)."""
+        return self.websocket_drops + sum(ws.dropped_frames for ws in self.sockets)
+
     def refuse_connections(self, seconds=None, drop=True):
         """Close the listening socket (connections are refused) for ``seconds``, then listen again.
 
@@ -385,21 +422,35 @@ class Simulator:
         self._fail_next = int(n)
         log.info("simulator: the next %d request(s) fail with 500", self._fail_next)
 
-    def burst(self, n, app=None):
-        """Send ``n`` events as fast as possible to ``app``'s socket (every app when None); returns events queued."""
+    def burst(self, n, app=None, rate=None):
+        """Send ``n`` ChannelUserevent events (``userevent.seq`` "0" to n-1) to ``app``'s socket (every app's
+        when None): as fast as possible, or ``rate`` events/s.  Blocks until they are queued (a paced burst
+        takes n/rate seconds); returns the events handed to sockets that were not write-closed."""
         ast = self.asterisk
         targets = [a for a in ast.apps.values() if a.socket is not None and (app is None or a.name == app)]
         sent = 0
         stamp = now_stamp()
+        chunk = 2000
+        if rate:
+            chunk = max(1, min(chunk, int(rate / 200)))     # 5 ms worth at a time
+        made = []
         for target in targets:
             prefix = ('{"type":"ChannelUserevent","timestamp":"%s","eventname":"Burst","userevent":{"eventname":"Burst",'
                       '"seq":"' % stamp).encode()
             suffix = ('"},"asterisk_id":"%s","application":%s}' % (ast.entity_id, target.name_json.decode())).encode()
-            chunk = 2000
-            for start in range(0, n, chunk):
-                frames = [frame_text(prefix + str(i).encode() + suffix) for i in range(start, min(n, start + chunk))]
-                target.socket.send_framed(frames, len(frames))
-                sent += len(frames)
+            made.append((target, prefix, suffix))
+        began = time.monotonic()
+        for start in range(0, n, chunk):
+            stop = min(n, start + chunk)
+            for target, prefix, suffix in made:
+                if target.socket is None:
+                    continue
+                frames = [frame_text(prefix + str(i).encode() + suffix) for i in range(start, stop)]
+                if target.socket.send_framed(frames, len(frames)):
+                    sent += len(frames)
+            if rate:
+                gevent.sleep(max(0.0, began + stop / float(rate) - time.monotonic()))
+            else:
                 gevent.sleep(0)
         ast.events_sent += sent
         return sent
@@ -440,7 +491,8 @@ class Simulator:
                 names.extend(n for n in v.split(",") if n and n not in names)
         subscribe_all = dict(pairs).get("subscribeAll", "false").lower() in ("true", "yes", "1", "on")
         ast = self.asterisk
-        ws = WebSocket(sock, rfile, on_text=self._on_ws_text, peer=env.get("REMOTE_ADDR"))
+        peer = "%s:%s" % (env.get("REMOTE_ADDR"), env.get("REMOTE_PORT"))
+        ws = WebSocket(sock, rfile, on_text=self._on_ws_text, peer=peer, write_timeout=self._write_timeout_seconds())
         ws.asterisk = ast
         ws.apps = names
         ws.rest_checked_version = ws.rest_supported = None
@@ -452,6 +504,7 @@ class Simulator:
         finally:
             if ws in self.sockets:
                 self.sockets.remove(ws)
+                self.websocket_drops += ws.dropped_frames
             ws.asterisk.unregister_socket(ws)
 
     def _on_ws_text(self, ws, text):
@@ -688,10 +741,20 @@ class Simulator:
             elif action == "fail":
                 self.fail_next(int(query.get("n", "1")))
             elif action == "burst":
-                result["sent"] = self.burst(int(query.get("n", "1000")), query.get("app") or None)
+                rate = float(query["rate"]) if query.get("rate") else None
+                result["sent"] = self.burst(int(query.get("n", "1000")), query.get("app") or None, rate=rate)
+            elif action == "write_timeout":
+                self.set_write_timeout(float(query.get("ms", "100")))
+                result["ms"] = self.websocket_write_timeout
+            elif action == "silence":
+                result["silenced"] = self.silence_websockets(query.get("app") or None)
             elif action == "state":
                 result.update({"entity_id": self.entity_id, "channels": self.channels, "bridges": self.bridges,
-                               "applications": self.applications, "events_sent": self.events_sent})
+                               "applications": self.applications, "events_sent": self.events_sent,
+                               "websocket_write_timeout": self.websocket_write_timeout,
+                               "websocket_dropped": self.websocket_dropped,
+                               "websockets": [{"peer": ws.peer, "apps": list(ws.apps), "write_failed": ws.write_failed,
+                                               "dropped": ws.dropped_frames} for ws in self.sockets]})
             else:
                 start_response("404 Not Found", [("Content-Type", "application/json")])
                 return [jsonutil.dumps({"message": "unknown control " + action})]

@@ -10,15 +10,29 @@ everything queued into one ``send`` so that an event burst costs few system
 calls.  A client that breaks the protocol (unmasked frame, reserved bits,
 bad opcode, oversized or fragmented control frame, stray continuation) gets
 a close frame with code 1002 and the socket is closed, as a real server does.
+
+Asterisk's ``websocket_write_timeout`` (ari.conf, default 100 ms) is modelled
+too: every frame must be handed to the socket within ``write_timeout``
+seconds of the moment its write began.  When it is not (the peer does not
+read and the kernel buffers are full), the frame is cut where it stopped,
+the socket is marked closed for writing for good (``write_failed``), every
+frame queued then or later is dropped and counted (``dropped_frames``), and
+a warning is logged as Asterisk logs ``Problem occurred during websocket
+write ..., websocket closed``.  Nothing is sent to the peer: no close frame,
+no FIN.  The TCP connection stays open until the peer next sends something,
+which is when Asterisk notices and closes it (``run`` then shuts the socket).
+``silence()`` puts a socket in that state at once.
 """
 import base64
 import hashlib
 import logging
 import struct
+import time
 from collections import deque
 
 import gevent
 from gevent.event import Event
+from gevent.socket import wait_write
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +41,8 @@ _RECV_SIZE = 256 * 1024
 #: A message larger than this ends the connection with 1009 (a guard against a runaway client).
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 _WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#: Asterisk's default ``websocket_write_timeout`` (ari.conf [general]), in seconds.
+DEFAULT_WRITE_TIMEOUT = 0.1
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
@@ -81,8 +97,13 @@ class WebSocket:
     messages and pongs are read and ignored; pings are answered with pongs.
     """
 
-    def __init__(self, sock, rfile, on_text=None, on_close=None, peer=None):
+    def __init__(self, sock, rfile, on_text=None, on_close=None, peer=None, write_timeout=DEFAULT_WRITE_TIMEOUT):
+        """``write_timeout``: seconds each frame may take to reach the socket (None or 0: no limit)."""
         self.sock = sock
+        self.write_timeout = write_timeout or None
+        # Asterisk's state after a write timeout: nothing more is sent, the TCP connection stays open
+        self.write_failed = False
+        self.dropped_frames = 0
         self.rfile = rfile
         self.peer = peer
         self.on_text = on_text
@@ -106,8 +127,10 @@ class WebSocket:
     # -- sending (never blocks: the writer greenlet does the I/O) --
 
     def send(self, payload):
-        """Queue one text message (bytes, already JSON)."""
-        if self.closed:
+        """Queue one text message (bytes, already JSON); False (dropped) once the socket is closed."""
+        if self.closed or self.write_failed:
+            if self.write_failed:
+                self.dropped_frames += 1
             return False
         self._out.append(frame_text(payload))
         self.sent_messages += 1
@@ -117,7 +140,9 @@ class WebSocket:
 
     def send_framed(self, frames, count):
         """Queue frames built with ``frame_text`` (a burst)."""
-        if self.closed:
+        if self.closed or self.write_failed:
+            if self.write_failed:
+                self.dropped_frames += count
             return False
         self._out.extend(frames)
         self.sent_messages += count
@@ -137,6 +162,18 @@ class WebSocket:
         self._out.append(None)  # writer: shut the socket after the close frame
         self._wake.set()
 
+    def silence(self, reason="told to"):
+        """Enter the state a write timeout leaves: drop what is queued and everything later, send nothing
+        more (no close frame), keep the TCP connection open until the peer next sends a frame."""
+        if self.write_failed or self.closed:
+            return
+        self.write_failed = True
+        dropped = sum(1 for item in self._out if item is not None)
+        self._out.clear()
+        self.dropped_frames += dropped
+        log.warning("Problem occurred during websocket write to %s, websocket closed (%s; %d queued frame(s) "
+                    "dropped, later ones dropped too)", self.peer, reason, dropped)
+
     def _shutdown(self):
         self.closed = True
         self._wake.set()
@@ -146,12 +183,18 @@ class WebSocket:
             pass
 
     def _queue_raw(self, data):
+        if self.write_failed:
+            self.dropped_frames += 1
+            return
         self._out.append(data)
         if not self._batching:
             self._wake.set()
 
     def _finish(self, last_frame):
         """Queue ``last_frame`` (a close), have the writer shut the socket after it, wait a little for that."""
+        if self.write_failed:
+            self._shutdown()
+            return
         self._out.append(last_frame)
         self._out.append(None)
         self._wake.set()
@@ -168,6 +211,11 @@ class WebSocket:
             data = self.rfile.read1(_RECV_SIZE)
             buf = b""
             while data and not self.closed:
+                if self.write_failed:
+                    # Asterisk notices the socket it marked closed when it next reads from it
+                    log.info("websocket to %s: closing the connection write-closed earlier (%d frame(s) dropped)",
+                             self.peer, self.dropped_frames)
+                    break
                 if buf:
                     if type(buf) is bytes:
                         buf = bytearray(buf)  # a long frame in many pieces: grow in place, not quadratically
@@ -338,7 +386,7 @@ class WebSocket:
                 self._wake.clear()
                 if self.closed and not out:
                     return
-                while out:
+                while out and not self.write_failed:
                     chunks = []
                     size = 0
                     stop = False
@@ -352,7 +400,7 @@ class WebSocket:
                     if chunks:
                         self._writing = True
                         try:
-                            self.sock.sendall(b"".join(chunks) if len(chunks) > 1 else chunks[0])
+                            self._write(chunks)
                         finally:
                             self._writing = False
                     if stop:
@@ -364,3 +412,51 @@ class WebSocket:
             self._shutdown()
         finally:
             self._done.set()
+
+    def _write(self, chunks):
+        """Hand ``chunks`` (each a frame, or the rest of one) to the socket, each within the write timeout.
+
+        A frame whose time runs out is cut where the socket stopped taking it and
+        the socket becomes write-closed (``silence``), as Asterisk's does.
+        """
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        sock = self.sock
+        timeout = self.write_timeout
+        if timeout is None:
+            sock.sendall(data)
+            return
+        total = len(data)
+        sent = 0
+        ends = []
+        end = 0
+        for chunk in chunks:
+            end += len(chunk)
+            ends.append(end)
+        current = 0                     # index of the frame being written
+        began = time.monotonic()        # when its write began
+        view = memoryview(data)
+        while sent < total:
+            try:
+                n = sock.send(view[sent:], 0, 0.0)
+            except BlockingIOError:
+                n = 0
+            if n:
+                sent += n
+                if sent >= ends[current]:
+                    while current < len(ends) and sent >= ends[current]:
+                        current += 1
+                    began = time.monotonic()
+                if sent < total:
+                    continue
+                return
+            remaining = began + timeout - time.monotonic()
+            if remaining > 0:
+                try:
+                    wait_write(sock.fileno(), timeout=remaining)
+                    continue
+                except OSError:     # socket.timeout: the peer did not make room in time
+                    pass
+            # (frames of this batch after the cut one are dropped too)
+            self.dropped_frames += len(ends) - current
+            self.silence("write timeout of %d ms" % (timeout * 1000))
+            return
