@@ -436,6 +436,8 @@ def main(argv=None):
     parser.add_argument("--kind", choices=("AsteriskInfo", "ChannelData"), default="AsteriskInfo")
     parser.add_argument("--events", type=int, default=50000)
     parser.add_argument("--churn-minutes", type=float, default=0.25)
+    parser.add_argument("--sections", default="latency,events,memory",
+                        help="comma-separated sections to run: latency, events, memory")
     parser.add_argument("--serve-proxy", nargs=4, metavar=("ARI_URL", "NATS_URL", "APP", "TRANSPORT"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--serve-echo", metavar="NATS_URL", help=argparse.SUPPRESS)
@@ -473,9 +475,13 @@ def main(argv=None):
             print("  server %s: %s" % (transport, c.ready_line))
         bus = Bus(nats.url, name="bench-client")
         bus.connect()
-        section_latency(args, bus, ari_url)
-        section_events(args, bus, sim_base)
-        section_memory(args, bus, proxies["websocket"])
+        sections = set(args.sections.split(","))
+        if "latency" in sections:
+            section_latency(args, bus, ari_url)
+        if "events" in sections:
+            section_events(args, bus, sim_base)
+        if "memory" in sections:
+            section_memory(args, bus, proxies["websocket"])
         return 0
     finally:
         if bus is not None:

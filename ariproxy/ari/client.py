@@ -5,13 +5,14 @@ timeout); many greenlets may call at once.  Calls go over the events
 websocket when Asterisk supports REST requests there (``rest_transport``
 ``auto``/``websocket``) and that websocket is up, else over HTTP.
 """
+import base64
 import logging
-import re
 from urllib.parse import urlsplit, urlunsplit, unquote
 
 from ariproxy import errors
 from ariproxy.ari.http import HTTPTransport
 from ariproxy.ari.operations import OPERATIONS, PreparedRequest, operation_for
+from ariproxy.ari.versions import websocket_rest_supported
 from ariproxy.jsonutil import mask_url
 
 __all__ = ["ARI", "REST_TRANSPORTS", "websocket_rest_supported"]
@@ -19,25 +20,6 @@ __all__ = ["ARI", "REST_TRANSPORTS", "websocket_rest_supported"]
 log = logging.getLogger("ariproxy.ari")
 
 REST_TRANSPORTS = ("auto", "websocket", "http")
-
-# First releases of each branch that answer RESTRequest messages on the events websocket.
-_WS_REST_SINCE = {20: (20, 14), 21: (21, 9), 22: (22, 4)}
-_VERSION = re.compile(r"^(\d+)\.(\d+)")
-
-
-def websocket_rest_supported(version):
-    """True/False from an Asterisk version string (``22.10.1``); None when it cannot be told."""
-    m = _VERSION.match(str(version or "").strip())
-    if not m:
-        return None
-    major, minor = int(m.group(1)), int(m.group(2))
-    if major >= 23:
-        return True
-    since = _WS_REST_SINCE.get(major)
-    if since is None:
-        return False
-    return (major, minor) >= since
-
 
 def _split_credentials(url):
     """(url without userinfo, username, password) for a URL that may carry ``user:pass@``."""
@@ -88,6 +70,7 @@ class ARI:
                                   connect_timeout=connect_timeout, pool_size=pool_size, client=http_client)
         # The websocket REST carrier (a WebSocketRequests of the live events stream), when usable.
         self._ws_rest = None
+        self._ws_rest_stream = None
         self._streams = []
 
     def __repr__(self):
@@ -191,7 +174,8 @@ class ARI:
 
         Returns at once; the stream connects and reconnects in the background.
         The stream also carries REST calls when ``rest_transport`` allows.
-        ``options`` go to EventStream (ping_interval, max_queue, probe_timeout, reconnect_wait).
+        ``options`` go to EventStream (on_gap, ping_interval, pong_timeout, max_backlog, rcvbuf,
+        probe_timeout, reconnect_wait).
         """
         from ariproxy.ari.events import EventStream
 
@@ -199,6 +183,7 @@ class ARI:
         if not app:
             raise errors.ValidationError("an ARI application name is needed for the events websocket",
                                          parameter="app")
+        options.setdefault("reconnect_wait", self.reconnect_wait)
         stream = EventStream(self, app, on_event, on_connect=on_connect, on_disconnect=on_disconnect,
                              subscribe_all=subscribe_all, **options)
         self._streams.append(stream)
@@ -206,11 +191,33 @@ class ARI:
             stream.start()
         return stream
 
-    def _set_ws_rest(self, ws_rest):
-        """Called by a stream when its websocket can (ws_rest) or can no longer (None) carry REST."""
-        self._ws_rest = ws_rest
+    # -- what an events stream asks of and reports to its owner (EventStream's ``owner``) -------------
 
-    def _stream_closed(self, stream):
+    def websocket_headers(self):
+        """The headers an events websocket opens with (Basic authorization; never logged)."""
+        if self.username is None:
+            return []
+        token = base64.b64encode(("%s:%s" % (self.username, self._password)).encode("utf-8"))
+        return ["Authorization: Basic " + token.decode("ascii")]
+
+    def asterisk_version(self):
+        """Asterisk's version string asked over HTTP (``asterisk.getInfo``), None when it does not say.
+
+        Raises ``errors.AriProxyError`` subclasses when Asterisk cannot be asked.
+        """
+        info = self.http.send(OPERATIONS[("asterisk", "getInfo")].prepare({"only": "system"}))
+        version = ((info or {}).get("system") or {}).get("version") if isinstance(info, dict) else None
+        return version if isinstance(version, str) else None
+
+    def rest_carrier_changed(self, stream, carrier):
+        """``stream``'s websocket can now carry REST (``carrier``: its WebSocketRequests) or no longer (None)."""
+        if carrier is not None:
+            self._ws_rest, self._ws_rest_stream = carrier, stream
+        elif self._ws_rest_stream is stream:
+            self._ws_rest, self._ws_rest_stream = None, None
+
+    def stream_closed(self, stream):
+        """``stream`` was closed for good (``EventStream.close``)."""
         if stream in self._streams:
             self._streams.remove(stream)
 

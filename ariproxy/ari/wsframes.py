@@ -98,62 +98,88 @@ class FrameSocket:
 
     def _fill(self):
         """Read more bytes (blocks); FrameError at end of stream."""
-        buf = self._buf
-        if self._pos:
-            del buf[:self._pos]
-            self._pos = 0
         data = self.sock.recv(_RECV_SIZE)
         if not data:
             raise FrameError("connection closed by the peer")
+        self.feed(data)
+
+    def feed(self, data):
+        """Add bytes read from the socket by someone else (see ``next_message``)."""
+        buf = self._buf
+        if self._pos:
+            if self._pos == len(buf):
+                buf.clear()
+            else:
+                del buf[:self._pos]
+            self._pos = 0
         buf += data
+
+    @property
+    def buffered(self):
+        """Bytes received but not yet returned as frames (a frame cut short sits here)."""
+        return len(self._buf) - self._pos
+
+    def next_frame(self):
+        """``(fin, opcode, payload bytes)`` of the next complete buffered frame, or None (never reads)."""
+        buf = self._buf
+        pos = self._pos
+        avail = len(buf) - pos
+        if avail < 2:
+            return None
+        b0 = buf[pos]
+        b1 = buf[pos + 1]
+        n = b1 & 0x7F
+        head = 2
+        if n == 126:
+            head = 4
+            if avail < 4:
+                return None
+            n = (buf[pos + 2] << 8) | buf[pos + 3]
+        elif n == 127:
+            head = 10
+            if avail < 10:
+                return None
+            n = int.from_bytes(buf[pos + 2:pos + 10], "big")
+        masked = b1 & 0x80
+        if masked:
+            head += 4
+        if avail < head:
+            return None
+        if n > self.max_message:
+            raise FrameError("frame of %d bytes is over the %d byte limit" % (n, self.max_message))
+        end = pos + head + n
+        if len(buf) < end:
+            return None
+        payload = bytes(buf[pos + head:end])
+        if masked:
+            payload = _unmask(bytes(buf[pos + head - 4:pos + head]), payload)
+        if end == len(buf):
+            buf.clear()
+            self._pos = 0
+        else:
+            self._pos = end
+        return bool(b0 & 0x80), b0 & 0x0F, payload
 
     def read_frame(self):
         """``(fin, opcode, payload bytes)`` of the next frame; blocks until it is complete."""
-        buf = self._buf
         while True:
-            pos = self._pos
-            avail = len(buf) - pos
-            if avail >= 2:
-                b0 = buf[pos]
-                b1 = buf[pos + 1]
-                n = b1 & 0x7F
-                head = 2
-                if n == 126:
-                    head = 4
-                    if avail >= 4:
-                        n = (buf[pos + 2] << 8) | buf[pos + 3]
-                elif n == 127:
-                    head = 10
-                    if avail >= 10:
-                        n = int.from_bytes(buf[pos + 2:pos + 10], "big")
-                masked = b1 & 0x80
-                if masked:
-                    head += 4
-                if avail >= head:
-                    if n > self.max_message:
-                        raise FrameError("frame of %d bytes is over the %d byte limit" % (n, self.max_message))
-                    end = pos + head + n
-                    if len(buf) >= end:
-                        payload = bytes(buf[pos + head:end])
-                        if masked:
-                            payload = _unmask(bytes(buf[pos + head - 4:pos + head]), payload)
-                        if end == len(buf):
-                            del buf[:]
-                            self._pos = 0
-                        else:
-                            self._pos = end
-                        return bool(b0 & 0x80), b0 & 0x0F, payload
+            frame = self.next_frame()
+            if frame is not None:
+                return frame
             self._fill()
-            buf = self._buf
 
-    def read_message(self):
-        """``(opcode, payload)`` of the next message or control frame (fragments joined). Blocks.
+    def next_message(self):
+        """``(opcode, payload)`` of the next complete buffered message or control frame, or None.
 
-        Control frames (close, ping, pong) come back as they arrive, also
-        between the fragments of a message.
+        Never reads from the socket (``feed`` gives it bytes).  Fragments are
+        joined; control frames (close, ping, pong) come back as they arrive,
+        also between the fragments of a message.
         """
         while True:
-            fin, opcode, payload = self.read_frame()
+            frame = self.next_frame()
+            if frame is None:
+                return None
+            fin, opcode, payload = frame
             if opcode >= OP_CLOSE:
                 return opcode, payload
             if opcode == OP_CONT:
@@ -174,6 +200,14 @@ class FrameSocket:
             if fin:
                 return opcode, payload
             self._fragments = (opcode, [payload], len(payload))
+
+    def read_message(self):
+        """``(opcode, payload)`` of the next message or control frame (fragments joined). Blocks."""
+        while True:
+            message = self.next_message()
+            if message is not None:
+                return message
+            self._fill()
 
     # -- writing --------------------------------------------------------------------------------
 
