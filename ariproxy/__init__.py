@@ -9,7 +9,7 @@ opens sockets::
     client = ariproxy.Client(application="demo", url="nats://127.0.0.1:4222")
 """
 from ariproxy.errors import (  # noqa: F401
-    AriProxyError, ARIConnectionError, ARIError, BadRequest, Busy, Conflict, NotFound,
+    AriProxyError, ARIConnectionError, ARIError, BadRequest, Busy, Conflict, EventGap, NotFound,
     NotImplementedByServer, ProtocolError, ServerError, Timeout, Unprocessable, ValidationError,
 )
 

@@ -10,7 +10,7 @@ __all__ = [
     "AriProxyError", "ValidationError", "ProtocolError", "Timeout",
     "ARIConnectionError", "ARIError", "BadRequest", "Unauthorized", "Forbidden",
     "NotFound", "Conflict", "Unprocessable", "ServerError", "NotImplementedByServer",
-    "Busy", "error_for_status", "error_from_text", "error_text",
+    "Busy", "EventGap", "error_for_status", "error_from_text", "error_text",
 ]
 
 
@@ -97,6 +97,30 @@ class Busy(ARIError):
     """The ari-proxy server is at its concurrency limit and refused the request."""
 
     status_code = 503
+
+
+class EventGap(AriProxyError):
+    """Events may have been lost: the server's event stream had a hole (its ``AriProxyEventGap`` marker).
+
+    Raised by ``Subscription.wait()`` when the marker arrives while waiting: the
+    awaited event may be among the lost ones, so resynchronise (ask for the
+    entity's current state).  ``event`` is the marker; ``source`` (``ari`` or
+    ``nats``), ``reason``, ``events_lost`` (None when unknown) and
+    ``broken_at``/``restored_at`` (ARI timestamps) come from it.
+    """
+
+    def __init__(self, event):
+        body = getattr(event, "body", None) or {}
+        self.event = event
+        self.source = body.get("source")
+        self.reason = body.get("reason")
+        self.events_lost = body.get("events_lost")
+        self.broken_at = body.get("broken_at")
+        self.restored_at = body.get("restored_at")
+        self.node = body.get("asterisk_id")
+        lost = "an unknown number of" if self.events_lost is None else str(self.events_lost)
+        super().__init__("events may have been lost: %s event(s) between %s and %s on node %s (%s: %s)"
+                         % (lost, self.broken_at, self.restored_at, self.node, self.source, self.reason))
 
 
 _BY_STATUS = {

@@ -23,8 +23,8 @@ from ariproxy import errors
 from ariproxy.bus import Bus
 from ariproxy.errors import NotImplementedByServer, ProtocolError, Timeout, ValidationError
 from ariproxy.jsonutil import mask_url
-from ariproxy.protocol import (GENERIC_KIND, GENERIC_PAYLOAD_FIELD, GENERIC_SPEC, KINDS, Event, Key, Request,
-                               Response, generic_class, generic_result)
+from ariproxy.protocol import (GAP_EVENT, GENERIC_KIND, GENERIC_PAYLOAD_FIELD, GENERIC_SPEC, KINDS, Event, Key,
+                               Request, Response, generic_class, generic_result)
 from ariproxy.protocol.subjects import (LISTEN_QUEUE_GROUP, dialog_subject, event_pattern, normalize_prefix,
                                         subject as make_subject, validate_token)
 
@@ -480,6 +480,13 @@ class Client:
         sub = self.subscribe(*types, key=key, queue_size=queue_size)
         cb = Callback(sub, callback)
         return cb
+
+    def on_gap(self, callback, key=None):
+        """Call ``callback(marker)`` whenever a server says this application's events may have been lost
+        (its ``AriProxyEventGap`` marker: ``marker["source"]``, ``["broken_at"]``, ``["restored_at"]``,
+        ``["events_lost"]``), e.g. to resynchronise by listing channels.  Runs in a greenlet of its own;
+        returns a closable ``Callback``.  Every other subscription of the subject gets the marker too."""
+        return self.on(GAP_EVENT, callback, key=key)
 
     def _early_subscription(self, key, backfill=False):
         """The subscription a client-created entity gets before its create request is sent

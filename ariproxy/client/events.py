@@ -9,7 +9,9 @@ every event of the subject.  So delivering an event costs the same with one
 or with 10,000 idle subscriptions on other entities.
 
 ``Subscription`` is what users hold: iterable, ``get(timeout)``, ``close()``,
-a context manager.  Its queue is bounded; when full the oldest event is
+a context manager.  A server's gap marker (``AriProxyEventGap``: events may
+have been lost) goes to every subscription of its subject whatever its types
+and entity, and ``wait()`` raises ``errors.EventGap`` when it reads one.  Its queue is bounded; when full the oldest event is
 dropped, counted in ``dropped`` and logged once.  Nothing here runs user
 code on the bus's delivery path: callbacks (``client.on``) run in their own
 greenlet, reading from their own Subscription.
@@ -21,8 +23,8 @@ import logging
 import gevent
 from gevent.event import Event as GEvent
 
-from ariproxy.errors import ProtocolError, Timeout
-from ariproxy.protocol import Event
+from ariproxy.errors import EventGap, ProtocolError, Timeout
+from ariproxy.protocol import GAP_EVENT, Event
 
 __all__ = ["EventRouter", "Subscription", "Callback", "TERMINAL_EVENTS", "DEFAULT_QUEUE_SIZE"]
 
@@ -87,6 +89,9 @@ class Subscription:
     def _offer(self, event):
         if self.types and event.type not in self.types:
             return
+        self._put(event)
+
+    def _put(self, event):
         key = self.key
         if key is not None and key.node and event.asterisk_id and event.asterisk_id != key.node:
             return
@@ -146,7 +151,9 @@ class Subscription:
     def wait(self, *types, timeout=None):
         """Read (and discard) events until one of ``types`` arrives; return it.
 
-        Blocks up to ``timeout`` seconds in total; raises ``Timeout``.
+        Blocks up to ``timeout`` seconds in total; raises ``Timeout``, or
+        ``EventGap`` when the server says events may have been lost meanwhile
+        (unless ``AriProxyEventGap`` is among ``types``).
         """
         wanted = frozenset(types)
         deadline = None if timeout is None else gevent.get_hub().loop.now() + timeout
@@ -159,6 +166,8 @@ class Subscription:
                     from None
             if not wanted or event.type in wanted:
                 return event
+            if event.type == GAP_EVENT:
+                raise EventGap(event)
 
     def __iter__(self):
         while True:
@@ -342,6 +351,9 @@ class EventRouter:
                 log.warning("dropping an event that does not decode on %s: %s (logged once)", msg.subject, exc)
             return
         self.stats["events"] += 1
+        if event.type == GAP_EVENT:
+            self._deliver_gap(route, event)
+            return
         targets = list(route.everything) if route.everything else []
         try:
             entities = [(key.kind, key.id) for key in event.keys()]
@@ -360,6 +372,17 @@ class EventRouter:
             targets = list(dict.fromkeys(targets))
         for sub in targets:
             sub._offer(event)
+
+    def _deliver_gap(self, route, event):
+        """A gap marker reaches every subscription of the subject, whatever it filters on."""
+        self.stats["gaps"] = self.stats.get("gaps", 0) + 1
+        log.warning("the server of node %s says events may have been lost on %s (%s: %s)",
+                    event.asterisk_id, route.subject, event.body.get("source"), event.body.get("reason"))
+        targets = list(route.everything)
+        for subs in route.by_entity.values():
+            targets.extend(subs)
+        for sub in dict.fromkeys(targets):
+            sub._put(event)
 
     def close(self):
         for route in list(self._routes.values()):

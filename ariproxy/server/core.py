@@ -73,7 +73,8 @@ class Server:
                  ari_password="asterisk", application="default", nats_url="nats://127.0.0.1:4222",
                  prefix="ari.", announce_interval=60.0, entity_check_interval=10.0, max_concurrent=1000,
                  exit_on_entity_change=False, rest_transport="auto", shutdown_timeout=10.0,
-                 ari_timeout=5.0, max_dialog_entities=100000, name="ariproxy-server", ari_http_client="requests"):
+                 ari_timeout=5.0, max_dialog_entities=100000, name="ariproxy-server", ari_http_client="requests",
+                 events_ping_interval=0.5, events_pong_timeout=1.0, events_max_backlog=64 * 1024 * 1024):
         self.application = subjects.validate_token("application", application)
         self.prefix = subjects.normalize_prefix(prefix)
         self.ari_url = ari_url
@@ -97,6 +98,13 @@ class Server:
         self.ari_http_client = ari_http_client
         self.shutdown_timeout = _positive("shutdown_timeout", shutdown_timeout)
         self.ari_timeout = _positive("ari_timeout", ari_timeout)
+        # the events websocket: ping this often, give it up when nothing comes back this long after a ping
+        self.events_ping_interval = _positive("events_ping_interval", events_ping_interval)
+        self.events_pong_timeout = _positive("events_pong_timeout", events_pong_timeout)
+        if int(events_max_backlog) < 65536:
+            raise errors.ValidationError("events_max_backlog must be at least 65536 bytes",
+                                         parameter="events_max_backlog")
+        self.events_max_backlog = int(events_max_backlog)
         self.name = name
 
         self.node = None
@@ -120,7 +128,7 @@ class Server:
         self._stopped = gevent.event.Event()
         self._counters = {"requests": 0, "accepted": 0, "replies": 0, "busy": 0, "ignored": 0,
                           "errors": 0, "bad_requests": 0, "not_implemented": 0, "ari_down": 0,
-                          "announcements": 0, "pings": 0, "entity_changes": 0}
+                          "announcements": 0, "pings": 0, "entity_changes": 0, "ari_reconnects": 0}
 
     def __repr__(self):
         return "<Server app=%s node=%s state=%s ari=%s nats=%s>" % (
@@ -137,6 +145,16 @@ class Server:
         out["dialog_entities"] = len(self.dialog_bindings)
         out["dialog_evicted"] = self.dialog_bindings.evicted
         out["ari_up"] = self._ari_up
+        stream = self.event_stream
+        if stream is not None:
+            st = stream.stats
+            out["ari_disconnects"] = st["disconnects"]
+            out["ari_gaps"] = st["gaps"]
+            out["ari_pong_timeouts"] = st["pong_timeouts"]
+            out["ari_cut_frames"] = st["cut_frames"]
+            out["events_backlog"] = stream.backlog
+            out["events_backlog_peak"] = st["backlog_peak"]
+            out["events_backlog_full"] = st["backlog_full"]
         if self.bus is not None:
             out["bus"] = dict(self.bus.stats)
         return out
@@ -285,7 +303,10 @@ class Server:
 
     def _open_events(self):
         self.event_stream = self.ari.events(self.events.forward, on_connect=self._on_ari_connect,
-                                            on_disconnect=self._on_ari_disconnect)
+                                            on_disconnect=self._on_ari_disconnect, on_gap=self._on_ari_gap,
+                                            ping_interval=self.events_ping_interval,
+                                            pong_timeout=self.events_pong_timeout,
+                                            max_backlog=self.events_max_backlog)
 
     def _subscribe_all(self):
         for cls in subjects.REQUEST_CLASSES:
@@ -331,6 +352,13 @@ class Server:
             log.info("serving application %s as node %s (prefix %s)", self.application, self.node, self.prefix)
             self._announce()
 
+    def _on_ari_gap(self, stream, gap):
+        """The events websocket came back after a break: tell the applications (gap marker)."""
+        self._counters["ari_reconnects"] += 1
+        sent = self.events.publish_gap("ari", gap.broken_at, gap.restored_at, gap.reason)
+        log.warning("ARI events were down for %.2fs (%s): events Asterisk sent meanwhile are lost; gap marker "
+                    "published to %d subject(s)", gap.seconds, gap.reason, sent)
+
     def _on_ari_disconnect(self, *args):
         self._ari_generation += 1
         if self._ari_up:
@@ -338,6 +366,7 @@ class Server:
         self._ari_up = False
 
     def _on_nats_connect(self, *args):
+        gevent.spawn(self.events.flush_gap)
         if self._ready.is_set():
             log.info("NATS connection is back (%s)", mask_url(getattr(self.bus, "connected_url", "") or ""))
             gevent.spawn(self._announce)

@@ -63,6 +63,13 @@ class DialogBindings:
                         found.append(dialog)
         return found
 
+    def dialogs(self):
+        """Every dialog bound to at least one entity (a new set)."""
+        out = set()
+        for dialogs in self._by_entity.values():
+            out |= dialogs
+        return out
+
     def entity_dialogs(self, kind, entity_id):
         """The dialogs bound to one entity (a new set; empty when none)."""
         return set(self._by_entity.get((kind, entity_id), ()))

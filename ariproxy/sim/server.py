@@ -16,8 +16,9 @@ auth, any method, JSON answers):
   R events/s (a real Asterisk's dialplan loop gives about 9,000-10,000/s);
 - ``/_sim/write_timeout?ms=N``: Asterisk's ``websocket_write_timeout`` for every websocket (default 100;
   0: wait forever);
-- ``/_sim/silence?app=NAME``: put the events websockets (of app NAME) in the state a write timeout leaves
-  them in: nothing more is sent, the TCP connection stays open until the peer next sends something;
+- ``/_sim/silence?app=NAME&close=true``: put the events websockets (of app NAME) in the state a write timeout
+  leaves them in: nothing more is sent, the TCP connection stays open until the peer next sends something
+  (``close=false``: not even then, as a hung Asterisk);
 - ``/_sim/state``: entity id, channels, bridges, applications, events sent.
 """
 import base64
@@ -345,14 +346,16 @@ class Simulator:
         ms = self.websocket_write_timeout
         return float(ms) / 1000.0 if ms else None
 
-    def silence_websockets(self, app=None):
+    def silence_websockets(self, app=None, close_on_read=True):
         """What a write timeout does, at once: the events websockets (those serving ``app``, or all) send
         nothing more and drop what they are given, with no close frame and the TCP connection left open
-        until the peer next sends something.  Returns how many sockets."""
+        until the peer next sends something (``close_on_read=False``: a hung Asterisk that never closes it,
+        so only the peer's own deadline can tell).  Returns how many sockets."""
         count = 0
         for ws in list(self.sockets):
             if app is None or app in ws.apps:
                 if not ws.write_failed:
+                    ws.close_on_read = close_on_read
                     ws.silence("silenced by the simulator's fault control")
                     count += 1
         return count
@@ -747,7 +750,8 @@ class Simulator:
                 self.set_write_timeout(float(query.get("ms", "100")))
                 result["ms"] = self.websocket_write_timeout
             elif action == "silence":
-                result["silenced"] = self.silence_websockets(query.get("app") or None)
+                result["silenced"] = self.silence_websockets(
+                    query.get("app") or None, close_on_read=query.get("close", "true").lower() not in ("0", "false", "no"))
             elif action == "state":
                 result.update({"entity_id": self.entity_id, "channels": self.channels, "bridges": self.bridges,
                                "applications": self.applications, "events_sent": self.events_sent,

@@ -104,6 +104,8 @@ class WebSocket:
         # Asterisk's state after a write timeout: nothing more is sent, the TCP connection stays open
         self.write_failed = False
         self.dropped_frames = 0
+        # after a write failure: close when the peer next sends (Asterisk), or read and ignore it (a hung peer)
+        self.close_on_read = True
         self.rfile = rfile
         self.peer = peer
         self.on_text = on_text
@@ -212,6 +214,9 @@ class WebSocket:
             buf = b""
             while data and not self.closed:
                 if self.write_failed:
+                    if not self.close_on_read:      # a hung Asterisk: reads, never answers
+                        data = recv(_RECV_SIZE)
+                        continue
                     # Asterisk notices the socket it marked closed when it next reads from it
                     log.info("websocket to %s: closing the connection write-closed earlier (%d frame(s) dropped)",
                              self.peer, self.dropped_frames)
