@@ -74,7 +74,8 @@ class Server:
                  prefix="ari.", announce_interval=60.0, entity_check_interval=10.0, max_concurrent=1000,
                  exit_on_entity_change=False, rest_transport="auto", shutdown_timeout=10.0,
                  ari_timeout=5.0, max_dialog_entities=100000, name="ariproxy-server", ari_http_client="requests",
-                 events_ping_interval=0.5, events_pong_timeout=1.0, events_max_backlog=64 * 1024 * 1024):
+                 events_ping_interval=0.5, events_pong_timeout=1.0, events_max_backlog=64 * 1024 * 1024,
+                 nats_pending_buffer=8 * 1024 * 1024):
         self.application = subjects.validate_token("application", application)
         self.prefix = subjects.normalize_prefix(prefix)
         self.ari_url = ari_url
@@ -105,6 +106,8 @@ class Server:
             raise errors.ValidationError("events_max_backlog must be at least 65536 bytes",
                                          parameter="events_max_backlog")
         self.events_max_backlog = int(events_max_backlog)
+        # bytes the NATS connection buffers while it reconnects (events past it are counted as lost)
+        self.nats_pending_buffer = int(nats_pending_buffer)
         self.name = name
 
         self.node = None
@@ -297,7 +300,7 @@ class Server:
             raise _Fatal(str(e))
 
     def _connect_nats(self):
-        self.bus = Bus(servers=self.nats_url, name=self.name, reconnect=True,
+        self.bus = Bus(servers=self.nats_url, name=self.name, reconnect=True, pending_buffer=self.nats_pending_buffer,
                        on_connect=self._on_nats_connect, on_disconnect=self._on_nats_disconnect)
         self._retry("connecting to NATS at %s" % mask_url(self.nats_url), self.bus.connect)
 
