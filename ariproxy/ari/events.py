@@ -28,9 +28,11 @@ Three greenlets per stream (``start()`` returns at once):
 
 Where a burst is buffered, and how much at most:
 
-1. the kernel's receive buffer: raised to ``rcvbuf`` (default 4 MiB) when
-   the system allows that much (``net.core.rmem_max``); otherwise the
-   kernel's own autotuning is left alone;
+1. the kernel's receive buffer: raised to ``rcvbuf`` (default 4 MiB, which
+   Linux doubles) when the system allows that much (root may pass
+   ``net.core.rmem_max``; others only up to it); otherwise the kernel's own
+   autotuning is left alone.  The kernel keeps receiving while the process
+   is not scheduled at all, which no user-space reader can do;
 2. the backlog: the raw text of events read but not yet processed, at most
    ``max_backlog`` bytes (default 64 MiB, about 60,000 typical events).  At
    the limit the reader stops reading until the backlog is half empty, and
@@ -128,6 +130,13 @@ def raise_rcvbuf(sock, want):
         return None
     if not want or have >= want:
         return have
+    force = getattr(socket, "SO_RCVBUFFORCE", None)
+    if force is not None:
+        try:        # past net.core.rmem_max: allowed to root (CAP_NET_ADMIN), as a daemon often runs
+            sock.setsockopt(socket.SOL_SOCKET, force, want)
+            return sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        except OSError:
+            pass
     cap = _rmem_max()
     if cap is not None and cap >= want:
         try:

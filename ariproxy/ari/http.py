@@ -381,6 +381,37 @@ class HTTPTransport:
                                             % (what, e.__class__.__name__)) from None
         return resp.status_code, resp.reason or "", resp.headers.get("Content-Type"), resp.content
 
+    def reap_idle(self):
+        """Close the idle keep-alive connections Asterisk has closed (its ``session_keep_alive``), so no
+        socket lingers in CLOSE-WAIT until it would next be used; returns how many.  Never blocks."""
+        closed = 0
+        if self._own:
+            keep = []
+            for conn in self._idle:
+                if conn.alive():
+                    keep.append(conn)
+                else:
+                    conn.close()
+                    closed += 1
+            self._idle[:] = keep
+            return closed
+        if self.session is None:
+            return 0
+        from urllib3.util.connection import is_connection_dropped
+        for adapter in set(self.session.adapters.values()):
+            manager = getattr(adapter, "poolmanager", None)
+            container = getattr(manager, "pools", None)
+            if container is None:
+                continue
+            for pool_key in list(container.keys()):
+                pool = container.get(pool_key)
+                idle = getattr(getattr(pool, "pool", None), "queue", None)    # urllib3's LifoQueue of idle ones
+                for conn in list(idle or ()):
+                    if conn is not None and getattr(conn, "sock", None) is not None and is_connection_dropped(conn):
+                        conn.close()        # stays pooled; it reconnects when next used
+                        closed += 1
+        return closed
+
     def close(self):
         idle, self._idle = self._idle, []
         for conn in idle:

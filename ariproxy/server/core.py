@@ -68,6 +68,8 @@ class Server:
 
     #: (first wait, cap) in seconds between connection attempts at startup
     connect_backoff = _CONNECT_BACKOFF
+    #: seconds between looks for pooled ARI HTTP connections that Asterisk closed
+    reap_interval = 2.0
 
     def __init__(self, ari_url="http://127.0.0.1:8088/ari", ari_ws_url=None, ari_username="asterisk",
                  ari_password="asterisk", application="default", nats_url="nats://127.0.0.1:4222",
@@ -131,7 +133,8 @@ class Server:
         self._stopped = gevent.event.Event()
         self._counters = {"requests": 0, "accepted": 0, "replies": 0, "busy": 0, "ignored": 0,
                           "errors": 0, "bad_requests": 0, "not_implemented": 0, "ari_down": 0,
-                          "announcements": 0, "pings": 0, "entity_changes": 0, "ari_reconnects": 0}
+                          "announcements": 0, "pings": 0, "entity_changes": 0, "ari_reconnects": 0,
+                          "http_reaped": 0}
 
     def __repr__(self):
         return "<Server app=%s node=%s state=%s ari=%s nats=%s>" % (
@@ -261,6 +264,7 @@ class Server:
             self._phase = "running"
             self._spawn(self._announce_loop)
             self._spawn(self._entity_check_loop)
+            self._spawn(self._reap_loop)
             self._maybe_ready()
         except gevent.GreenletExit:
             return
@@ -412,6 +416,19 @@ class Server:
                 self._check_entity()
             except Exception as e:
                 log.warning("entity id check failed: %s", mask_url(str(e)))
+
+    def _reap_loop(self):
+        """Close the pooled ARI HTTP connections Asterisk closed (no sockets left in CLOSE-WAIT)."""
+        while self._phase not in ("stopping", "stopped"):
+            gevent.sleep(self.reap_interval)
+            try:
+                closed = self.ari.http.reap_idle()
+            except Exception:
+                log.exception("closing dead ARI HTTP connections failed")
+                continue
+            if closed:
+                self._counters["http_reaped"] += closed
+                log.debug("closed %d ARI HTTP connection(s) Asterisk had closed", closed)
 
     def _check_entity(self):
         """Ask Asterisk for its entity id; handle a change.  Blocks on one ARI call."""

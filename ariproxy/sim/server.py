@@ -161,6 +161,17 @@ class _Handler(pywsgi.WSGIHandler):
             pass
         super().handle()
 
+    def read_requestline(self):
+        # Asterisk closes a keep-alive connection idle for session_keep_alive (http.conf, 15 s by default)
+        idle = self.server.sim.http_keep_alive
+        if not idle:
+            return super().read_requestline()
+        self.socket.settimeout(idle)
+        try:
+            return super().read_requestline()
+        finally:
+            self.socket.settimeout(None)
+
     def _write_with_headers(self, data):
         # pywsgi sends the head and the body in two system calls; one is measurably faster
         # (this relies on pywsgi internals that have been stable for years: finalize_headers,
@@ -210,12 +221,15 @@ class Simulator:
 
     def __init__(self, host="127.0.0.1", port=0, entity_id="02:fc:00:00:00:01", username="asterisk",
                  password="asterisk", version="22.10.1", playback_duration=0.05, media_scale=1.0,
-                 endpoints=None, users=None, websocket_write_timeout=100):
+                 endpoints=None, users=None, websocket_write_timeout=100, http_keep_alive=15.0):
         """``users``: more ARI users, ``{name: (password, read_only)}``; ``endpoints``: ``[(tech, resource)]``
         offered under /endpoints; ``media_scale`` multiplies media lengths and timers (0.01 = 100x faster);
         ``websocket_write_timeout``: milliseconds a websocket frame may take to be written before the socket
-        is given up, as Asterisk's ari.conf option (default 100, as Asterisk's; 0 or None: no limit)."""
+        is given up, as Asterisk's ari.conf option (default 100, as Asterisk's; 0 or None: no limit);
+        ``http_keep_alive``: seconds an idle keep-alive HTTP connection is kept before the simulator closes
+        it, as Asterisk's http.conf ``session_keep_alive`` (default 15; 0 or None: never)."""
         self.websocket_write_timeout = websocket_write_timeout
+        self.http_keep_alive = http_keep_alive
         self.host = host
         self.port = port
         self.entity_id = entity_id
