@@ -445,6 +445,54 @@ class Client:
                 "knows its own request kinds)" % (resource, operation, exc.message)) from None
         return generic_result(resp)
 
+    def generic_gather(self, resource, operation, params=None, key=None, timeout=None):
+        """Call a read operation through ``AriCall`` on every matching server; one result per server.
+
+        For lists (``channels.list``, ``bridges.list``...) over several
+        servers: the request goes out once, every known server of the key's
+        app (and node) is waited for, up to ``timeout`` (the client's by
+        default).  Servers that answer with an error are logged and left out;
+        when all of them fail, the best error is raised, when none answers,
+        ``Timeout``.
+        """
+        self._check_open()
+        key = self._scope(key or Key())
+        payload = GENERIC_SPEC.build_payload(resource, operation, params)
+        data = Request(GENERIC_KIND, key, GENERIC_PAYLOAD_FIELD, payload).encode()
+        subject = make_subject(self.prefix, "data", key.app or None, key.node or None)
+        timeout = self.timeout if timeout is None else timeout
+        expected = self._expected(key)
+        msgs = []
+        for attempt in range(self.retries + 1):
+            msgs = self._conn.bus.gather(
+                subject, data, timeout=timeout,
+                until=lambda ms: bool(expected) and len(ms) >= max(expected, self._known(key)))
+            if msgs:
+                break
+        if not msgs:
+            raise Timeout("%s.%s: no answer on %s within %.2fs" % (resource, operation, subject, timeout))
+        results, failures = [], []
+        for m in msgs:
+            try:
+                resp = Response.decode(m.data)
+            except ProtocolError as exc:
+                log.warning("%s.%s: undecodable reply on %s: %s", resource, operation, subject, exc)
+                continue
+            if resp.ok:
+                results.append(generic_result(resp))
+            else:
+                failures.append(resp)
+        if failures and not results:
+            exc = _best_error(failures)
+            if isinstance(exc, NotImplementedByServer):
+                raise NotImplementedByServer(
+                    "the ari-proxy server does not support %s.%s (a Go ari-proxy server only knows its own "
+                    "request kinds)" % (resource, operation)) from None
+            raise exc
+        for r in failures:
+            log.warning("%s.%s: one server answered %r", resource, operation, r.error)
+        return results
+
     # -- events ---------------------------------------------------------------------------
     def _subject_for(self, key):
         if key is not None and key.dialog:
