@@ -5,42 +5,9 @@ server (app ``hello``) on a real nats-server and simulator, and ``http``, with a
 URL straight at a simulator, as it ran with ari-py.  The test plays the caller (calls into
 Stasis, DTMF) through the simulator's own ARI and checks what the program asked Asterisk to do.
 """
-import pytest
-
-from ariproxy.sim import Simulator
-from tests.compat_programs.harness import (APP, Backend, Program, adapt, http_connect_line, nats_connect_line,
+from tests.compat_programs.harness import (APP, Program, adapt, backend, http_backend, nats_backend,  # noqa: F401
                                            source_of)
-from tests.support.nats import NatsServer, free_port
-from tests.support.proxy import make_proxy
 from tests.support.wait import wait_for
-
-
-@pytest.fixture(scope="module")
-def nats_backend():
-    nats = NatsServer(monitor_port=free_port()).start()
-    proxy = make_proxy(nats=nats, application=APP, sim_options={"media_scale": 0.01})
-    backend = Backend("nats", proxy.sim, nats_connect_line(proxy.nats_url), proxy=proxy)
-    yield backend
-    backend.close()
-    proxy.close()
-    nats.cleanup()
-
-
-@pytest.fixture(scope="module")
-def http_backend():
-    sim = Simulator(media_scale=0.01).start()
-    backend = Backend("http", sim, http_connect_line(sim))
-    yield backend
-    backend.close()
-    sim.stop()
-
-
-@pytest.fixture(params=["nats", "http"])
-def backend(request):
-    b = request.getfixturevalue(request.param + "_backend")
-    b.reset()
-    yield b
-    b.reset()
 
 
 def test_adapt_changes_exactly_the_import_and_the_connect_line():
@@ -160,3 +127,53 @@ def test_http_error_404_for_a_missing_channel(backend):
     prog = Program("missing_channel.py", backend, wait_running=False)
     prog.finish()
     assert prog.lines == ["get: 404", "stale hangup: 404", "bad parameter: TypeError"]
+
+
+def _subscribed(monitor_port, subject):
+    import json
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/subsz?subs=1" % monitor_port, timeout=5) as resp:
+        subs = json.loads(resp.read()).get("subscriptions_list") or []
+    return any(s.get("subject") == subject for s in subs)
+
+
+def test_a_separate_process_run_in_a_thread_closed_from_the_main_thread(backend, tmp_path):
+    """dtmf_until_enter.py (ari-py's cleanup_example.py) as its own process: the compat import
+    patches gevent itself, the main thread waits in sys.stdin.readline() while calls are handled,
+    the listener's close() works, and client.close() from the main thread ends run()."""
+    import subprocess
+    import sys
+
+    import gevent
+
+    path = tmp_path / "dtmf_until_enter.py"
+    path.write_text(adapt(source_of("dtmf_until_enter.py"), backend.connect_line))
+    proc = subprocess.Popen([sys.executable, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, bufsize=1)
+    lines = []
+    reader = gevent.spawn(lambda: [lines.append(l.rstrip("\n")) for l in proc.stdout])
+    try:
+        wait_for(lambda: "Press enter to exit" in lines or proc.poll() is not None, 30.0)
+        assert proc.poll() is None, proc.stderr.read()
+        if backend.proxy is not None:
+            wait_for(lambda: _subscribed(backend.proxy.nats.monitor_port, "ari.event.%s.>" % APP), 30.0)
+        else:
+            wait_for(lambda: APP in backend.sim.applications, 30.0)
+        mark = len(backend.sim.requests)
+        chan = backend.incoming()
+        wait_for(lambda: "answered %s" % chan in lines, 30.0, message="printed %s" % lines)
+        backend.dtmf(chan, "3")
+        wait_for(lambda: "digit 3" in lines, 30.0, message="printed %s" % lines)
+        backend.dtmf(chan, "#")
+        wait_for(lambda: "done listening to %s" % chan in lines, 30.0, message="printed %s" % lines)
+        backend.wait_request("POST", "/channels/%s/continue" % chan, mark)
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        wait_for(lambda: proc.poll() is not None, 30.0)
+        reader.join(5)
+        assert proc.returncode == 0, proc.stderr.read()
+        assert lines[-1] == "Application finished"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

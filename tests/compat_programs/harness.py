@@ -6,6 +6,8 @@
   an ``ariproxy.ari.ARI`` on that simulator for the test's own calls (incoming calls, DTMF).
 - ``adapt(source, connect_line)``: the program with its ``import ari`` and ``ari.connect(...)``
   lines replaced, and nothing else (checked).
+- fixtures ``nats_backend`` / ``http_backend`` (one per test module) and ``backend`` (each test
+  runs with both, on a simulator without channels or bridges); import them into the test module.
 - ``Program``: an adapted program run in a greenlet of the test process; what it prints is
   kept in ``.lines``; ``stop()`` closes its client (``run()`` returns) and re-raises its error.
 """
@@ -13,8 +15,12 @@ import os
 import re
 
 import gevent
+import pytest
 
 from ariproxy.ari import ARI
+from ariproxy.sim import Simulator
+from tests.support.nats import NatsServer, free_port
+from tests.support.proxy import make_proxy
 from tests.support.wait import wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -150,3 +156,31 @@ class Program:
         if self.client is not None:
             self.client.close()
         self.finish(timeout)
+
+
+@pytest.fixture(scope="module")
+def nats_backend():
+    nats = NatsServer(monitor_port=free_port()).start()
+    proxy = make_proxy(nats=nats, application=APP, sim_options={"media_scale": 0.01})
+    backend = Backend("nats", proxy.sim, nats_connect_line(proxy.nats_url), proxy=proxy)
+    yield backend
+    backend.close()
+    proxy.close()
+    nats.cleanup()
+
+
+@pytest.fixture(scope="module")
+def http_backend():
+    sim = Simulator(media_scale=0.01).start()
+    backend = Backend("http", sim, http_connect_line(sim))
+    yield backend
+    backend.close()
+    sim.stop()
+
+
+@pytest.fixture(params=["nats", "http"])
+def backend(request):
+    b = request.getfixturevalue(request.param + "_backend")
+    b.reset()
+    yield b
+    b.reset()
