@@ -335,3 +335,46 @@ def test_stasis_start_after_the_queue_groups_copy_is_not_given_to_the_handlers_o
     d.dispatch("start", start)
     d.dispatch("all", start)
     assert got == ["start"]
+
+
+# -------------------------------------------------------------------------- errors as ari-py code expects
+
+def test_http_error_carries_a_response_like_requests(backend):
+    client = _connect(backend)
+    try:
+        with pytest.raises(requests.HTTPError) as exc:
+            client.bridges.get(bridgeId="no-such-bridge")
+        response = exc.value.response
+        assert response.status_code == requests.codes.not_found and response.reason == "Not Found"
+        assert "not found" in response.json()["message"].lower()
+        assert not response.ok
+    finally:
+        client.close()
+
+
+def test_unreachable_servers_raise_requests_connection_errors():
+    from tests.support.nats import free_port
+    port = free_port()  # nothing listens there
+    with pytest.raises(requests.exceptions.ConnectionError):
+        ari.connect("nats://127.0.0.1:%d" % port, app=APP)
+    client = ari.connect("http://127.0.0.1:%d/" % port, "asterisk", "asterisk")
+    try:
+        with pytest.raises(requests.exceptions.ConnectionError):
+            client.channels.list()
+    finally:
+        client.close()
+    with pytest.raises(ValueError):
+        ari.connect("ftp://127.0.0.1/")
+    with pytest.raises(ValueError):
+        ari.connect("")
+
+
+def test_ari_base_url_as_ari_py_joins_it():
+    from ariproxy.compat.backends import ari_base_url, is_nats_url
+    assert ari_base_url("http://localhost:8088/") == "http://localhost:8088/ari"
+    assert ari_base_url("http://localhost:8088") == "http://localhost:8088/ari"
+    assert ari_base_url("http://localhost:8088/ari") == "http://localhost:8088/ari"
+    assert ari_base_url("http://localhost:8088/ari/") == "http://localhost:8088/ari"
+    assert ari_base_url("https://pbx.example/asterisk/") == "https://pbx.example/asterisk/ari"
+    assert is_nats_url("nats://a:4222,nats://b:4222") and is_nats_url("tls://a:4222")
+    assert not is_nats_url("http://localhost:8088/")
