@@ -377,18 +377,7 @@ class Client:
     def _gather_list(self, kind, key, data, timeout):
         """A List: gather from every matching server, concatenate ``keys``."""
         subject = make_subject(self.prefix, "get", key.app or None, key.node or None)
-        expected = self._expected(key)
-        for attempt in range(self.retries + 1):
-            msgs = self._conn.bus.gather(
-                subject, data, timeout=timeout,
-                until=lambda ms: bool(expected) and len(ms) >= max(expected, self._known(key)))
-            if msgs:
-                break
-            if attempt < self.retries:
-                log.debug("%s on %s: no answer in %.2fs, retrying", kind, subject, timeout)
-        else:
-            raise Timeout("%s: no answer on %s within %.2fs (%d attempt%s)"
-                          % (kind, subject, timeout, self.retries + 1, "s" if self.retries else ""))
+        msgs = self._gather_all(kind, key, subject, data, timeout)
         keys, failures, seen = [], [], set()
         for m in msgs:
             try:
@@ -412,6 +401,20 @@ class Client:
         for r in failures:
             log.warning("%s: one server answered %r", kind, r.error)
         return Response(keys=keys)
+
+    def _gather_all(self, what, key, subject, data, timeout):
+        """Publish once per attempt and collect every known matching server's reply (Timeout if none)."""
+        expected = self._expected(key)
+        for attempt in range(self.retries + 1):
+            msgs = self._conn.bus.gather(
+                subject, data, timeout=timeout,
+                until=lambda ms: bool(expected) and len(ms) >= max(expected, self._known(key)))
+            if msgs:
+                return msgs
+            if attempt < self.retries:
+                log.debug("%s on %s: no answer in %.2fs, retrying", what, subject, timeout)
+        raise Timeout("%s: no answer on %s within %.2fs (%d attempt%s)"
+                      % (what, subject, timeout, self.retries + 1, "s" if self.retries else ""))
 
     def _known(self, key):
         """Known servers that answer a request for ``key`` (PROTOCOL.md 5: members matching its app and node).
@@ -461,16 +464,7 @@ class Client:
         data = Request(GENERIC_KIND, key, GENERIC_PAYLOAD_FIELD, payload).encode()
         subject = make_subject(self.prefix, "data", key.app or None, key.node or None)
         timeout = self.timeout if timeout is None else timeout
-        expected = self._expected(key)
-        msgs = []
-        for attempt in range(self.retries + 1):
-            msgs = self._conn.bus.gather(
-                subject, data, timeout=timeout,
-                until=lambda ms: bool(expected) and len(ms) >= max(expected, self._known(key)))
-            if msgs:
-                break
-        if not msgs:
-            raise Timeout("%s.%s: no answer on %s within %.2fs" % (resource, operation, subject, timeout))
+        msgs = self._gather_all("%s.%s" % (resource, operation), key, subject, data, timeout)
         results, failures = [], []
         for m in msgs:
             try:

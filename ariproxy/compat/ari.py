@@ -85,6 +85,15 @@ def connect(base_url, username=None, password=None, app=None, distribute=None, *
     return Client(backend, app=app)
 
 
+def _object_event_method(model, what):
+    def register(self, event_type, fn, *args, **kwargs):
+        return self._on_object_event(event_type, fn, model, args, kwargs)
+    register.__doc__ = ("Call ``fn(obj, event, *args, **kwargs)`` for %s, ``obj`` the %s the event names "
+                        "(a dict of them when the event has several); returns an object whose ``close()`` "
+                        "removes the callback." % (what, model))
+    return register
+
+
 def _log_exception(exc):
     log.error("Event listener threw exception", exc_info=(type(exc), exc, exc.__traceback__))
 
@@ -165,40 +174,19 @@ class Client:
     def _on_object_event(self, event_type, fn, model, args, kwargs, bound=None):
         return self._dispatcher.add(event_type, fn, args, kwargs, model=model, factory=self._make, bound=bound)
 
-    def on_channel_event(self, event_type, fn, *args, **kwargs):
-        """``fn(channel, event, *args, **kwargs)`` for Channel events (StasisStart: see ``ObjectMap``)."""
-        return self._on_object_event(event_type, fn, "Channel", args, kwargs)
-
-    def on_bridge_event(self, event_type, fn, *args, **kwargs):
-        """``fn(bridge, event, *args, **kwargs)`` for Bridge events."""
-        return self._on_object_event(event_type, fn, "Bridge", args, kwargs)
-
-    def on_playback_event(self, event_type, fn, *args, **kwargs):
-        """``fn(playback, event, *args, **kwargs)`` for Playback events."""
-        return self._on_object_event(event_type, fn, "Playback", args, kwargs)
-
-    def on_live_recording_event(self, event_type, fn, *args, **kwargs):
-        """``fn(live_recording, event, *args, **kwargs)`` for RecordingStarted/Finished/Failed."""
-        return self._on_object_event(event_type, fn, "LiveRecording", args, kwargs)
-
+    on_channel_event = _object_event_method(
+        "Channel", "Channel events (``StasisStart``: a dict that also acts as its channel, see ``ObjectMap``)")
+    on_bridge_event = _object_event_method("Bridge", "Bridge events")
+    on_playback_event = _object_event_method("Playback", "Playback events")
+    on_live_recording_event = _object_event_method("LiveRecording", "RecordingStarted/Finished/Failed")
     #: the recording events (``RecordingStarted``...) carry LiveRecordings
     on_recording_event = on_live_recording_event
-
-    def on_stored_recording_event(self, event_type, fn, *args, **kwargs):
-        """As ari-py: no event carries a StoredRecording, so this raises ValueError for known types."""
-        return self._on_object_event(event_type, fn, "StoredRecording", args, kwargs)
-
-    def on_endpoint_event(self, event_type, fn, *args, **kwargs):
-        """``fn(endpoint, event, *args, **kwargs)`` for Endpoint events."""
-        return self._on_object_event(event_type, fn, "Endpoint", args, kwargs)
-
-    def on_device_state_event(self, event_type, fn, *args, **kwargs):
-        """``fn(device_state, event, *args, **kwargs)`` for DeviceStateChanged."""
-        return self._on_object_event(event_type, fn, "DeviceState", args, kwargs)
-
-    def on_sound_event(self, event_type, fn, *args, **kwargs):
-        """As ari-py: no event carries a Sound, so this raises ValueError for known types."""
-        return self._on_object_event(event_type, fn, "Sound", args, kwargs)
+    on_stored_recording_event = _object_event_method(
+        "StoredRecording", "StoredRecording events (as in ari-py, no event has one: ValueError for known types)")
+    on_endpoint_event = _object_event_method("Endpoint", "Endpoint events")
+    on_device_state_event = _object_event_method("DeviceState", "DeviceStateChanged")
+    on_sound_event = _object_event_method(
+        "Sound", "Sound events (as in ari-py, no event has one: ValueError for known types)")
 
     # -- the loop ------------------------------------------------------------------------------
     def _feed(self, source, event, node):

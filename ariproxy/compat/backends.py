@@ -74,6 +74,17 @@ def http_error(exc, op=None):
     return exc
 
 
+def _as_ari_py(op, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with ariproxy's exceptions raised as ari-py code expects them."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:
+        mapped = http_error(exc, op)
+        if mapped is exc:
+            raise
+        raise mapped from exc
+
+
 class HttpBackend:
     """Straight to one Asterisk through ``ariproxy.ari.ARI`` (REST over HTTP or the events websocket)."""
 
@@ -94,13 +105,7 @@ class HttpBackend:
         return "<HttpBackend %s>" % mask_url(self.url)
 
     def call(self, op, params, node=""):
-        try:
-            return self.ari.call(op.resource, op.nickname, **params)
-        except Exception as exc:
-            mapped = http_error(exc, op)
-            if mapped is exc:
-                raise
-            raise mapped from exc
+        return _as_ari_py(op, self.ari.call, op.resource, op.nickname, **params)
 
     def start_events(self, apps, feed, ready):
         def on_event(event):
@@ -192,21 +197,18 @@ class ProxyBackend:
         return "<ProxyBackend %r>" % (self.client,)
 
     def call(self, op, params, node=""):
+        return _as_ari_py(op, self._call, op, params, node)
+
+    def _call(self, op, params, node):
         from ariproxy.protocol import Key
-        try:
-            op.prepare(params)  # check locally first: a bad parameter never reaches a server
-            entity = entity_key(op, params)
-            if gathers(op, entity):
-                results = self.client.generic_gather(op.resource, op.nickname, params,
-                                                     key=Key("", "", node or "", "", ""))
-                return _concat(results)
-            key = Key(entity[0], entity[1], node or "", "", "") if entity else Key("", "", node or "", "", "")
-            return self.client.generic(op.resource, op.nickname, params, key=key)
-        except Exception as exc:
-            mapped = http_error(exc, op)
-            if mapped is exc:
-                raise
-            raise mapped from exc
+        op.prepare(params)  # check locally first: a bad parameter never reaches a server
+        entity = entity_key(op, params)
+        if gathers(op, entity):
+            results = self.client.generic_gather(op.resource, op.nickname, params,
+                                                 key=Key("", "", node or "", "", ""))
+            return _concat(results)
+        key = Key(entity[0], entity[1], node or "", "", "") if entity else Key("", "", node or "", "", "")
+        return self.client.generic(op.resource, op.nickname, params, key=key)
 
     def start_events(self, apps, feed, ready):
         from ariproxy.protocol import Event
