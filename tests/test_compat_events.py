@@ -94,11 +94,14 @@ def test_single_field_events_give_the_object_and_close_removes(backend, running)
     assert isinstance(entered[0][0], ari.Bridge) and entered[0][0].id == bridge.id and entered[0][1] == chan
     sub.close()
     sub.close()  # idempotent
-    before = len(states)
-    channel.hangup()
-    wait_for(lambda: chan not in backend.sim.channels, 10.0)
-    # ChannelStateChange of the hangup would have come before the destroy; nothing was added
-    assert len(states) == before
+    destroyed = []
+    client.on_channel_event("ChannelDestroyed", lambda ch, ev: destroyed.append(ch.id))
+    other = backend.incoming()
+    wait_for(lambda: len(starts) == 2, 10.0)
+    starts[1].answer()  # a ChannelStateChange nobody listens to any more
+    starts[1].hangup()
+    wait_for(lambda: other in destroyed, 10.0)  # dispatched in order: the state change came before
+    assert [c.id for c in states if c.id == other] == []
 
 
 def test_object_on_event_only_for_that_object(backend, running):
@@ -378,3 +381,36 @@ def test_ari_base_url_as_ari_py_joins_it():
     assert ari_base_url("https://pbx.example/asterisk/") == "https://pbx.example/asterisk/ari"
     assert is_nats_url("nats://a:4222,nats://b:4222") and is_nats_url("tls://a:4222")
     assert not is_nats_url("http://localhost:8088/")
+
+
+def test_on_object_event_uses_the_given_factory(backend, running):
+    client = running()
+    made = []
+
+    def factory(cli, as_json):
+        made.append(as_json["id"])
+        return ari.model.Channel(cli, as_json)
+
+    got = []
+    client.on_object_event("StasisStart", lambda objs, ev: got.append(objs["channel"]), factory, "Channel")
+    chan = backend.incoming()
+    wait_for(lambda: got, 10.0)
+    assert made == [chan] and got[0].id == chan and got[0].client is client
+
+
+def test_application_from_the_environment(nats_backend, monkeypatch):
+    nats_backend.reset()
+    monkeypatch.setenv("ARI_APPLICATION", APP)
+    client = ari.connect(nats_backend.proxy.nats_url)
+    got = []
+    loop = gevent.spawn(client.run)  # apps default to the application
+    try:
+        assert client.app == APP and client._backend.client.application == APP
+        client.on_channel_event("StasisStart", lambda objs, ev: got.append(objs.id))
+        wait_for(lambda: client.running, 10.0)
+        chan = nats_backend.incoming()
+        wait_for(lambda: got == [chan], 10.0)
+    finally:
+        client.close()
+        loop.join(10)
+    assert loop.dead and loop.exception is None

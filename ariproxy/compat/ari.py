@@ -33,9 +33,12 @@ from .model import (Bridge, Channel, DeviceState, Endpoint, LiveRecording, Mailb
 
 __all__ = ["connect", "Client", "Repository", "Channel", "Bridge", "Playback", "LiveRecording", "StoredRecording",
            "Endpoint", "DeviceState", "Sound", "Mailbox", "ObjectMap", "EventUnsubscriber", "ParameterError",
-           "DISTRIBUTE_ENV"]
+           "DISTRIBUTE_ENV", "model"]
 
 log = logging.getLogger("ariproxy.compat")
+
+#: ari-py's ``ari.model`` (Repository, the model classes, ``promote``)
+model = _model
 
 #: set to 0 to give every running copy every StasisStart (ari-py's behaviour) without changing code
 DISTRIBUTE_ENV = "ARIPROXY_COMPAT_DISTRIBUTE"
@@ -167,12 +170,16 @@ class Client:
         """ari-py's general form: ``event_cb(obj, event, ...)`` with the event's ``model_id`` objects
         (one object, or ``{field: obj}`` when the event model has several such fields).
 
-        ``factory_fn`` is accepted for ari-py's signature; the objects are this module's classes.
+        ``factory_fn(client, json)`` makes each object (``ari.Channel`` and the other classes fit).
         """
-        return self._on_object_event(event_type, event_cb, model_id, args, kwargs)
+        if not callable(factory_fn):
+            raise TypeError("factory_fn %r is not callable" % (factory_fn,))
+        return self._on_object_event(event_type, event_cb, model_id, args, kwargs,
+                                     factory=lambda model, as_json, node: factory_fn(self, as_json))
 
-    def _on_object_event(self, event_type, fn, model, args, kwargs, bound=None):
-        return self._dispatcher.add(event_type, fn, args, kwargs, model=model, factory=self._make, bound=bound)
+    def _on_object_event(self, event_type, fn, model, args, kwargs, bound=None, factory=None):
+        return self._dispatcher.add(event_type, fn, args, kwargs, model=model, factory=factory or self._make,
+                                    bound=bound)
 
     on_channel_event = _object_event_method(
         "Channel", "Channel events (``StasisStart``: a dict that also acts as its channel, see ``ObjectMap``)")

@@ -99,7 +99,7 @@ class HttpBackend:
         kwargs.update(options)
         self.url = ari_base_url(url)
         self.ari = ARI(self.url, **kwargs)
-        self._stream = None
+        self._streams = []
 
     def __repr__(self):
         return "<HttpBackend %s>" % mask_url(self.url)
@@ -110,11 +110,11 @@ class HttpBackend:
     def start_events(self, apps, feed, ready):
         def on_event(event):
             feed("all", event.body, event.asterisk_id)
-        self._stream = self.ari.events(on_event, on_connect=lambda stream: ready.set(), app=",".join(apps))
+        self._streams.append(self.ari.events(on_event, on_connect=lambda stream: ready.set(), app=",".join(apps)))
 
     def stop_events(self):
-        stream, self._stream = self._stream, None
-        if stream is not None:
+        streams, self._streams = self._streams, []
+        for stream in streams:
             stream.close()
 
     def close(self):
