@@ -377,18 +377,7 @@ class Client:
     def _gather_list(self, kind, key, data, timeout):
         """A List: gather from every matching server, concatenate ``keys``."""
         subject = make_subject(self.prefix, "get", key.app or None, key.node or None)
-        expected = self._expected(key)
-        for attempt in range(self.retries + 1):
-            msgs = self._conn.bus.gather(
-                subject, data, timeout=timeout,
-                until=lambda ms: bool(expected) and len(ms) >= max(expected, self._known(key)))
-            if msgs:
-                break
-            if attempt < self.retries:
-                log.debug("%s on %s: no answer in %.2fs, retrying", kind, subject, timeout)
-        else:
-            raise Timeout("%s: no answer on %s within %.2fs (%d attempt%s)"
-                          % (kind, subject, timeout, self.retries + 1, "s" if self.retries else ""))
+        msgs = self._gather_all(kind, key, subject, data, timeout)
         keys, failures, seen = [], [], set()
         for m in msgs:
             try:
@@ -412,6 +401,20 @@ class Client:
         for r in failures:
             log.warning("%s: one server answered %r", kind, r.error)
         return Response(keys=keys)
+
+    def _gather_all(self, what, key, subject, data, timeout):
+        """Publish once per attempt and collect every known matching server's reply (Timeout if none)."""
+        expected = self._expected(key)
+        for attempt in range(self.retries + 1):
+            msgs = self._conn.bus.gather(
+                subject, data, timeout=timeout,
+                until=lambda ms: bool(expected) and len(ms) >= max(expected, self._known(key)))
+            if msgs:
+                return msgs
+            if attempt < self.retries:
+                log.debug("%s on %s: no answer in %.2fs, retrying", what, subject, timeout)
+        raise Timeout("%s: no answer on %s within %.2fs (%d attempt%s)"
+                      % (what, subject, timeout, self.retries + 1, "s" if self.retries else ""))
 
     def _known(self, key):
         """Known servers that answer a request for ``key`` (PROTOCOL.md 5: members matching its app and node).
@@ -444,6 +447,45 @@ class Client:
                 "the ari-proxy server does not support %s.%s (it answered %r; a Go ari-proxy server only "
                 "knows its own request kinds)" % (resource, operation, exc.message)) from None
         return generic_result(resp)
+
+    def generic_gather(self, resource, operation, params=None, key=None, timeout=None):
+        """Call a read operation through ``AriCall`` on every matching server; one result per server.
+
+        For lists (``channels.list``, ``bridges.list``...) over several
+        servers: the request goes out once, every known server of the key's
+        app (and node) is waited for, up to ``timeout`` (the client's by
+        default).  Servers that answer with an error are logged and left out;
+        when all of them fail, the best error is raised, when none answers,
+        ``Timeout``.
+        """
+        self._check_open()
+        key = self._scope(key or Key())
+        payload = GENERIC_SPEC.build_payload(resource, operation, params)
+        data = Request(GENERIC_KIND, key, GENERIC_PAYLOAD_FIELD, payload).encode()
+        subject = make_subject(self.prefix, "data", key.app or None, key.node or None)
+        timeout = self.timeout if timeout is None else timeout
+        msgs = self._gather_all("%s.%s" % (resource, operation), key, subject, data, timeout)
+        results, failures = [], []
+        for m in msgs:
+            try:
+                resp = Response.decode(m.data)
+            except ProtocolError as exc:
+                log.warning("%s.%s: undecodable reply on %s: %s", resource, operation, subject, exc)
+                continue
+            if resp.ok:
+                results.append(generic_result(resp))
+            else:
+                failures.append(resp)
+        if failures and not results:
+            exc = _best_error(failures)
+            if isinstance(exc, NotImplementedByServer):
+                raise NotImplementedByServer(
+                    "the ari-proxy server does not support %s.%s (a Go ari-proxy server only knows its own "
+                    "request kinds)" % (resource, operation)) from None
+            raise exc
+        for r in failures:
+            log.warning("%s.%s: one server answered %r", resource, operation, r.error)
+        return results
 
     # -- events ---------------------------------------------------------------------------
     def _subject_for(self, key):
