@@ -382,7 +382,8 @@ class EventRouter:
         for subs in route.by_entity.values():
             targets.extend(subs)
         for sub in dict.fromkeys(targets):
-            sub._put(event)
+            if "" not in sub.types:         # (not the anchors that match no type on purpose: listen())
+                sub._put(event)
 
     def close(self):
         for route in list(self._routes.values()):
