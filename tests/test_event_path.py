@@ -248,3 +248,20 @@ def test_events_nats_did_not_take_are_counted_and_announced(proxy_factory, caplo
     p.nats.start()
     wait_for(lambda: p.server.stats["event_gaps"] >= 1, 30)
     assert any("%d event(s) were lost" % lost in r.getMessage() for r in caplog.records)
+
+
+def test_a_client_cut_off_from_nats_is_told_events_may_be_lost(proxy):
+    client = ariproxy.Client(application=proxy.application, url=proxy.nats_url)
+    try:
+        sub = client.subscribe("StasisStart")
+        gaps = []
+        client.on_gap(gaps.append)
+        proxy.nats.kill()           # kill -9: both the server and the client lose NATS
+        proxy.nats.start()
+        with pytest.raises(EventGap) as info:
+            sub.wait("StasisStart", timeout=30)
+        assert info.value.source == "client" and info.value.events_lost is None
+        wait_for(lambda: gaps, 10)
+        assert gaps[0]["source"] == "client"
+    finally:
+        client.close()

@@ -15,6 +15,7 @@ the key names a node.  Every call blocks the calling greenlet only, up to
 """
 import logging
 import os
+import time
 import uuid
 
 from gevent.pool import Group
@@ -56,7 +57,9 @@ class _Connection:
         self.prefix = prefix
         self.owns_bus = bus is None
         self.cluster = None
-        self.bus = bus if bus is not None else Bus(servers=url, name=name, on_connect=self._on_connect)
+        self._lost_at = None      # time.time() when our own NATS connection was lost (None while up)
+        self.bus = bus if bus is not None else Bus(servers=url, name=name, on_connect=self._on_connect,
+                                                   on_disconnect=self._on_disconnect)
         if self.owns_bus:
             self.bus.connect()
         self.router = EventRouter(self.bus)
@@ -64,7 +67,18 @@ class _Connection:
         self.cluster.start()
         self.users = 1
 
+    def _on_disconnect(self, bus):
+        if self._lost_at is None:
+            self._lost_at = time.time()
+
     def _on_connect(self, bus):
+        # Events published while we were cut off never reach us: say so to every subscription.
+        lost_at, self._lost_at = self._lost_at, None
+        if lost_at is not None and self.users > 0:
+            try:
+                self.router.local_gap(lost_at, time.time(), "this client's NATS connection was lost")
+            except Exception:
+                log.exception("announcing the gap after a reconnect failed")
         # After a reconnect (maybe to another cluster node) ask every server to announce again.
         if self.cluster is not None and self.users > 0:
             try:

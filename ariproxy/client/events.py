@@ -24,7 +24,7 @@ import gevent
 from gevent.event import Event as GEvent
 
 from ariproxy.errors import EventGap, ProtocolError, Timeout
-from ariproxy.protocol import GAP_EVENT, Event
+from ariproxy.protocol import GAP_EVENT, Event, gap_event
 
 __all__ = ["EventRouter", "Subscription", "Callback", "TERMINAL_EVENTS", "DEFAULT_QUEUE_SIZE"]
 
@@ -373,11 +373,24 @@ class EventRouter:
         for sub in targets:
             sub._offer(event)
 
-    def _deliver_gap(self, route, event):
+    def local_gap(self, broken_at, restored_at, reason):
+        """Our own connection was cut: every subscription gets a gap marker (``source`` ``client``)."""
+        routes = list(self._routes.values())
+        if not routes:
+            return 0
+        log.warning("events published between %.3f and %.3f were not received (%s): gap marker to %d subject(s)",
+                    broken_at, restored_at, reason, len(routes))
+        event = Event.decode(gap_event("", "", "client", broken_at, restored_at, reason))
+        for route in routes:
+            self._deliver_gap(route, event, quiet=True)
+        return len(routes)
+
+    def _deliver_gap(self, route, event, quiet=False):
         """A gap marker reaches every subscription of the subject, whatever it filters on."""
         self.stats["gaps"] = self.stats.get("gaps", 0) + 1
-        log.warning("the server of node %s says events may have been lost on %s (%s: %s)",
-                    event.asterisk_id, route.subject, event.body.get("source"), event.body.get("reason"))
+        if not quiet:
+            log.warning("the server of node %s says events may have been lost on %s (%s: %s)",
+                        event.asterisk_id, route.subject, event.body.get("source"), event.body.get("reason"))
         targets = list(route.everything)
         for subs in route.by_entity.values():
             targets.extend(subs)
