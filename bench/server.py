@@ -18,6 +18,8 @@ trip.  This process only measures.  It prints:
     simulator giving up a slow reader's websocket after 100 ms as Asterisk does, beside the same burst
     read straight from the simulator by ``ariproxy.ari`` alone (the floor), with each server's RSS
     idle, at the peak of and after the burst;
+(d) a server stalled past the write timeout (SIGSTOP until the simulator gave
+    its socket up, then SIGCONT): seconds until its gap marker reached NATS;
 (c) the RSS of the websocket server's process before and after a churn of
     originate / answer / play / hangup with dialogs (``--churn-minutes``,
     default 0.25; 10 for the full check).
@@ -438,6 +440,49 @@ def section_events(args, bus, sim_base, proxies):
               % ("", idle / 1024.0, max(samples + [after]) / 1024.0, after / 1024.0, after / float(idle)))
 
 
+def section_stall(args, bus, sim_base, proxies):
+    """A server stalled past the write timeout (SIGSTOP): how long until it found out and told the apps."""
+    import requests
+    print("\n(d) a stalled server: SIGSTOP, a burst until the simulator gives its socket up, SIGCONT; time from "
+          "SIGCONT to the gap marker on NATS (target: found within 2 s)")
+    for transport, app in APPS.items():
+        proxy = proxies[transport]
+        markers = []
+        got = gevent.event.Event()
+
+        def on_msg(msg, markers=markers, got=got):
+            if b"AriProxyEventGap" in msg.data[:64]:
+                markers.append(time.monotonic())
+                got.set()
+        sub = bus.subscribe("ari.event.%s.>" % app, on_msg, max_pending=1000000)
+        bus.flush()
+        os.kill(proxy.pid, signal.SIGSTOP)
+        try:
+            requests.post(sim_base + "/_sim/burst", params={"n": 150000, "app": app}, timeout=120)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                state = requests.get(sim_base + "/_sim/state", timeout=10).json()
+                if any(ws["write_failed"] and app in ws["apps"] for ws in state["websockets"]):
+                    break
+                gevent.sleep(0.05)
+        finally:
+            os.kill(proxy.pid, signal.SIGCONT)
+            resumed = time.monotonic()
+        got.wait(30)
+        sub.unsubscribe()
+        if markers:
+            print("  %-34s gap marker %.2f s after SIGCONT" % ("server (REST over %s)" % transport, markers[0] - resumed))
+        else:
+            print("  %-34s NO gap marker within 30 s" % ("server (REST over %s)" % transport))
+        # let it reconnect and serve again before the next section
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            state = requests.get(sim_base + "/_sim/state", timeout=10).json()
+            if any(not ws["write_failed"] and app in ws["apps"] for ws in state["websockets"]):
+                break
+            gevent.sleep(0.1)
+
+
 def churn_once(bus, app, i, dialog_events):
     cid = "churn-%d" % i
     dialog = "dlg-%d" % i
@@ -505,8 +550,8 @@ def main(argv=None):
     parser.add_argument("--kind", choices=("AsteriskInfo", "ChannelData"), default="AsteriskInfo")
     parser.add_argument("--events", type=int, default=100000)
     parser.add_argument("--churn-minutes", type=float, default=0.25)
-    parser.add_argument("--sections", default="latency,events,memory",
-                        help="comma-separated sections to run: latency, events, memory")
+    parser.add_argument("--sections", default="latency,events,stall,memory",
+                        help="comma-separated sections to run: latency, events, stall, memory")
     parser.add_argument("--serve-proxy", nargs=4, metavar=("ARI_URL", "NATS_URL", "APP", "TRANSPORT"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--serve-echo", metavar="NATS_URL", help=argparse.SUPPRESS)
@@ -549,6 +594,8 @@ def main(argv=None):
             section_latency(args, bus, ari_url)
         if "events" in sections:
             section_events(args, bus, sim_base, proxies)
+        if "stall" in sections:
+            section_stall(args, bus, sim_base, proxies)
         if "memory" in sections:
             section_memory(args, bus, proxies["websocket"])
         return 0

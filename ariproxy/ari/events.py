@@ -148,7 +148,8 @@ def raise_rcvbuf(sock, want):
 
 
 class Gap:
-    """A break in the events stream: ``broken_at`` and ``restored_at`` (``time.time()``), ``reason``."""
+    """A break in the events stream: ``broken_at`` (``time.time()`` of the last bytes received before it),
+    ``restored_at`` (when the next connection came up), ``reason``."""
 
     __slots__ = ("broken_at", "restored_at", "reason")
 
@@ -374,7 +375,8 @@ class EventStream:
             reason += "; a frame was cut short (%d bytes): events were lost" % cut
         if not self._closed:
             self.stats["disconnects"] += 1
-            self._broken_at = time.time()
+            # the stream was whole up to the last bytes received (what Asterisk dropped came after them)
+            self._broken_at = time.time() - max(0.0, time.monotonic() - self._last_rx)
             self._break_reason = reason
             log.warning("ARI websocket for app %s down: %s", self.app, reason)
             self._enqueue(("disconnect", reason))
