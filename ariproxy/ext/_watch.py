@@ -74,6 +74,15 @@ class Watch:
         self.sub.close()
 
 
+def is_gone(handle):
+    """True when the entity no longer exists (one request)."""
+    try:
+        handle.data()
+    except NotFound:
+        return True
+    return False
+
+
 def quietly(func, what):
     """Run a clean-up request; an entity already gone is fine, other failures are logged."""
     try:

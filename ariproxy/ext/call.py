@@ -18,7 +18,7 @@ import gevent
 
 from ariproxy.errors import ARIError, HungUp, NotFound, Timeout, ValidationError
 
-from ._watch import CHANNEL_ENDS, entity_of, in_background, quietly
+from ._watch import CHANNEL_ENDS, entity_of, in_background, is_gone, quietly
 
 __all__ = ["originate", "bridge", "channel_life", "ChannelLife", "CallNotAnswered", "LineBusy", "NoAnswer",
            "Congestion", "CallFailed", "not_answered_error"]
@@ -129,7 +129,10 @@ def bridge(a, b, type="mixing", bridge_id=None, timeout=10.0):
         for ch in (a, b):
             try:
                 br.add_channel(ch)
-            except NotFound:
+            except ARIError:
+                # a gone channel is a 400 "Channel not found" here: tell a hang-up from other errors
+                if not is_gone(ch):
+                    raise
                 raise HungUp("channel %s is gone: cannot bridge it" % ch.id, "channel", ch.id) from None
         wanted = {a.id, b.id}
         while wanted:
@@ -146,6 +149,7 @@ def bridge(a, b, type="mixing", bridge_id=None, timeout=10.0):
     finally:
         sub.close()
         br.close()
+
 
 
 class ChannelLife:

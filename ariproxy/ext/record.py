@@ -11,7 +11,7 @@ ended.  Built on the client's public API (works against Python and Go servers).
 from ariproxy.errors import Conflict, NotFound, ValidationError
 from ariproxy.protocol.kinds import new_id
 
-from ._watch import Watch, clock, deadline_after, earliest, in_background, quietly, remaining
+from ._watch import Watch, clock, deadline_after, earliest, in_background, is_gone, quietly, remaining
 
 __all__ = ["record", "RecordResult", "KEY", "SILENCE", "MAX_DURATION", "HANGUP", "TIMEOUT", "FAILED", "STOPPED"]
 
@@ -74,7 +74,7 @@ def record(channel, name=None, format="wav", max_duration=0, max_silence=0, beep
             live = channel.record(name=name, format=format, max_duration=max_duration, max_silence=max_silence,
                                   if_exists=if_exists, beep=beep, terminate_on=terminate_on)
         except (NotFound, Conflict):
-            if watch.ended is not None or _gone(channel):
+            if watch.ended is not None or is_gone(channel):
                 return RecordResult(HANGUP, name, format)
             raise
         try:
@@ -99,13 +99,6 @@ def record(channel, name=None, format="wav", max_duration=0, max_silence=0, beep
     finally:
         watch.close()
 
-
-def _gone(channel):
-    try:
-        channel.data()
-    except NotFound:
-        return True
-    return False
 
 
 def _follow(watch, live, terminate_on, deadline):
