@@ -233,9 +233,11 @@ class Handle:
             return sub.wait(*event_types, timeout=timeout)
 
     def close(self):
-        """Release the subscription this handle got at creation (other subscriptions stay)."""
+        """Release the subscription this handle got at creation (other subscriptions stay); later
+        waits subscribe afresh."""
         if self._early is not None:
             self._early.close()
+            self._early = None
 
     # -- helpers for creating entities --------------------------------------------------
     def _create_child(self, kind, entity_id_, request_kind, **payload):

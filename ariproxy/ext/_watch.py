@@ -74,6 +74,13 @@ class Watch:
         self.sub.close()
 
 
+def settle():
+    """Let a ``channel_life()`` watching the same hang-up raise its ``HungUp`` here, before a helper
+    returns a hung-up result (both hear the event at once; its throw needs two turns of the loop)."""
+    gevent.sleep(0)
+    gevent.sleep(0)
+
+
 def is_gone(handle):
     """True when the entity no longer exists (one request)."""
     try:

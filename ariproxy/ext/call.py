@@ -157,10 +157,12 @@ class ChannelLife:
 
     When the channel hangs up (or leaves Stasis), ``HungUp`` (with the cause) is raised in the
     greenlet that entered the block, wherever it waits: a request, a ``wait()``, a ``prompt()``...
-    ``call.client`` is a child client and ``call.channel`` the channel on it: subscriptions made
-    through them are all closed when the block exits.  ``hangup_on_exit=True`` hangs the channel up
-    when the block ends without the channel having hung up.  Entering checks the channel exists
-    (one request) and raises ``HungUp`` if it is gone.
+    (a helper that saw the hang-up itself lets that exception through rather than return).
+    ``call.channel`` is the channel; ``call.client`` a child client whose subscriptions (and the
+    block's own watch) are all closed when the block exits; handles made through ``call.client``
+    cannot send requests afterwards.  ``hangup_on_exit=True`` hangs the channel up when the block
+    ends without the channel having hung up.  Entering checks the channel exists (one request) and
+    raises ``HungUp`` if it is gone.
     """
 
     def __init__(self, channel, hangup_on_exit=False):
@@ -179,7 +181,7 @@ class ChannelLife:
         self._greenlet = gevent.getcurrent()
         self.client = self._parent.client.new()
         try:
-            self.channel = self.client.handle(self._parent.key)
+            self.channel = self._parent
             self._sub = self.client.subscribe(*CHANNEL_ENDS, key=self.channel)
             try:
                 self.channel.data()

@@ -15,7 +15,7 @@ import re
 
 from ariproxy.errors import Conflict, NotFound, ValidationError
 
-from ._watch import Watch, clock, deadline_after, earliest, in_background, quietly, remaining
+from ._watch import Watch, clock, deadline_after, earliest, in_background, quietly, remaining, settle
 
 __all__ = ["play", "prompt", "PlayResult", "PromptResult", "FINISHED", "HUNGUP", "STOPPED", "TIMEOUT", "FAILED",
            "COMPLETE", "INVALID"]
@@ -139,6 +139,8 @@ def play(target, *media, timeout=None):
     watch = Watch(target)
     try:
         status, pb = _follow(watch, items, deadline_after(timeout))
+        if status == HUNGUP:
+            settle()
         return PlayResult(status, [pb] if pb is not None else [])
     finally:
         watch.close()
@@ -245,12 +247,14 @@ def prompt(channel, *media, max_digits=None, terminators="#", first_digit_timeou
             if pb is not None:
                 playbacks.append(pb)
             if status == HUNGUP:
+                settle()
                 return PromptResult(HUNGUP, entry.digits, entry.terminator, plays, playbacks)
             if status == TIMEOUT:
                 return PromptResult(TIMEOUT, entry.digits, entry.terminator, plays, playbacks)
             # (FAILED: the prompt could not be played; input is still waited for as if it had been)
             result = entry.status or _collect(watch, entry, first_digit_timeout, inter_digit_timeout, overall)
             if result == HUNGUP:
+                settle()
                 return PromptResult(HUNGUP, entry.digits, entry.terminator, plays, playbacks)
             if result == COMPLETE:
                 return PromptResult(COMPLETE, entry.digits, entry.terminator, plays, playbacks)

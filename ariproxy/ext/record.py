@@ -11,7 +11,7 @@ ended.  Built on the client's public API (works against Python and Go servers).
 from ariproxy.errors import Conflict, NotFound, ValidationError
 from ariproxy.protocol.kinds import new_id
 
-from ._watch import Watch, clock, deadline_after, earliest, in_background, is_gone, quietly, remaining
+from ._watch import Watch, clock, deadline_after, earliest, in_background, is_gone, quietly, remaining, settle
 
 __all__ = ["record", "RecordResult", "KEY", "SILENCE", "MAX_DURATION", "HANGUP", "TIMEOUT", "FAILED", "STOPPED"]
 
@@ -88,6 +88,8 @@ def record(channel, name=None, format="wav", max_duration=0, max_silence=0, beep
         if event is not None:
             duration = (event.body.get("recording") or {}).get("duration")
         reason = _why(reason, duration, max_duration, max_silence)
+        if reason == HANGUP:
+            settle()
         stored = None
         if reason != FAILED and event is not None and event.type == "RecordingFinished" \
                 and (event.body.get("recording") or {}).get("state") != "canceled":
