@@ -12,25 +12,12 @@ import pytest
 from gevent.event import Event as GEvent
 
 from ariproxy import errors
-from ariproxy.client import Client
+from tests.support.calls import client, fast_proxy, subscription_count  # noqa: F401
 from tests.support.wait import wait_for
 
 
-@pytest.fixture
-def fast_proxy(proxy_factory):
-    return proxy_factory(sim_options={"media_scale": 0.01})
-
-
-@pytest.fixture
-def client(fast_proxy):
-    c = Client(application=fast_proxy.application, url=fast_proxy.nats_url, timeout=3.0)
-    wait_for(lambda: c.nodes(), 5.0)
-    yield c
-    c.close()
-
-
 def _routes(client):
-    return sum(route.count for route in client._conn.router._routes.values())
+    return subscription_count(client)[1]
 
 
 # ------------------------------------------------------------------ waits that cannot succeed

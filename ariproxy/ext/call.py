@@ -13,6 +13,7 @@ blocks only the calling greenlet.
         call.channel.wait("ChannelLeftBridge", timeout=3600)
 """
 import logging
+import math
 
 import gevent
 
@@ -93,7 +94,7 @@ def originate(client, endpoint, timeout=30, app=None, **options):
     if not timeout or timeout <= 0:
         raise ValidationError("timeout must be a positive number of seconds", "timeout")
     try:
-        ch = client.channels.originate(endpoint=endpoint, timeout=int(timeout), app=app, **options)
+        ch = client.channels.originate(endpoint=endpoint, timeout=int(math.ceil(timeout)), app=app, **options)
     except ARIError as exc:
         err = CallFailed("call to %s failed: %s" % (endpoint, exc), "channel", options.get("channel_id") or "")
         err.endpoint = endpoint
