@@ -103,3 +103,26 @@ def quietly(func, what):
 def in_background(func, what):
     """Clean up from a fresh greenlet (the current one is being killed)."""
     return gevent.spawn(quietly, func, what)
+
+
+#: a clean-up for an entity whose create request was cut short retries NotFound this often, this far apart
+CLEANUP_TRIES = 10
+CLEANUP_WAIT = 0.1
+
+
+def _until_found(func, what):
+    for attempt in range(CLEANUP_TRIES):
+        try:
+            func()
+            return
+        except NotFound:
+            gevent.sleep(CLEANUP_WAIT)   # the create may still be on its way to Asterisk
+        except AriProxyError as exc:
+            log.info("%s: %s", what, exc)
+            return
+
+
+def cleanup_cut_create(func, what):
+    """Clean up, from a fresh greenlet, an entity whose create request the current greenlet was killed
+    in: the request may or may not have reached Asterisk, so NotFound is retried for a moment."""
+    return gevent.spawn(_until_found, func, what)

@@ -19,7 +19,9 @@ import gevent
 
 from ariproxy.errors import ARIError, HungUp, NotFound, Timeout, ValidationError
 
-from ._watch import CHANNEL_ENDS, entity_of, in_background, is_gone, quietly
+from ariproxy.protocol.kinds import new_id
+
+from ._watch import CHANNEL_ENDS, cleanup_cut_create, entity_of, in_background, is_gone, quietly
 
 __all__ = ["originate", "bridge", "channel_life", "ChannelLife", "CallNotAnswered", "LineBusy", "NoAnswer",
            "Congestion", "CallFailed", "not_answered_error"]
@@ -93,12 +95,18 @@ def originate(client, endpoint, timeout=30, app=None, **options):
     """
     if not timeout or timeout <= 0:
         raise ValidationError("timeout must be a positive number of seconds", "timeout")
+    options["channel_id"] = options.get("channel_id") or new_id("channel")
     try:
         ch = client.channels.originate(endpoint=endpoint, timeout=int(math.ceil(timeout)), app=app, **options)
     except ARIError as exc:
-        err = CallFailed("call to %s failed: %s" % (endpoint, exc), "channel", options.get("channel_id") or "")
+        err = CallFailed("call to %s failed: %s" % (endpoint, exc), "channel", options["channel_id"])
         err.endpoint = endpoint
         raise err from exc
+    except BaseException:
+        # killed (or timed out) while the request was in flight: the call may be ringing already
+        cut = client.channels.handle(options["channel_id"], node=options.get("node"))
+        cleanup_cut_create(cut.hangup, "hanging up %s" % cut.id)
+        raise
     try:
         ch.wait("StasisStart", timeout=timeout + ANSWER_GRACE)
     except HungUp as exc:
@@ -124,7 +132,15 @@ def bridge(a, b, type="mixing", bridge_id=None, timeout=10.0):
     (for that channel) or ``Timeout`` is raised.
     """
     client = a.client
-    br = client.bridges.create(type=type, bridge_id=bridge_id, node=a.node or None)
+    bridge_id = bridge_id or new_id("bridge")
+    try:
+        br = client.bridges.create(type=type, bridge_id=bridge_id, node=a.node or None)
+    except ARIError:
+        raise   # refused (e.g. the id exists): nothing of ours to clean up
+    except BaseException:
+        cut = client.bridges.handle(bridge_id, node=a.node or None)
+        cleanup_cut_create(cut.destroy, "destroying bridge %s" % bridge_id)
+        raise
     sub = br.subscribe("ChannelEnteredBridge")
     try:
         for ch in (a, b):

@@ -14,8 +14,10 @@ ari-proxy servers.
 import re
 
 from ariproxy.errors import Conflict, NotFound, ValidationError
+from ariproxy.protocol.kinds import new_id
 
-from ._watch import Watch, clock, deadline_after, earliest, in_background, quietly, remaining, settle
+from ._watch import (Watch, cleanup_cut_create, clock, deadline_after, earliest, in_background, quietly, remaining,
+                     settle)
 
 __all__ = ["play", "prompt", "PlayResult", "PromptResult", "FINISHED", "HUNGUP", "STOPPED", "TIMEOUT", "FAILED",
            "COMPLETE", "INVALID"]
@@ -92,10 +94,16 @@ def _follow(watch, media, deadline, on_event=None):
     target = watch.target
     if watch.ended is not None:
         return HUNGUP, None
+    pid = new_id("playback")
     try:
-        pb = target.play(media)
+        pb = target.play(media, playback_id=pid)
     except (NotFound, Conflict):   # gone, or no longer in Stasis
         return HUNGUP, None
+    except BaseException:
+        # killed while the request was in flight: the playback may exist already
+        cut = target.client.playbacks.handle(pid, node=target.node or None)
+        cleanup_cut_create(cut.stop, "stopping playback %s" % pid)
+        raise
     status = None
     stop_deadline = None
     try:

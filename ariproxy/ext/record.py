@@ -8,10 +8,11 @@ ended.  Built on the client's public API (works against Python and Go servers).
     if msg.recording is not None:
         play(channel, "recording:" + msg.name)
 """
-from ariproxy.errors import Conflict, NotFound, ValidationError
+from ariproxy.errors import ARIError, Conflict, NotFound, ValidationError
 from ariproxy.protocol.kinds import new_id
 
-from ._watch import Watch, clock, deadline_after, earliest, in_background, is_gone, quietly, remaining, settle
+from ._watch import (Watch, cleanup_cut_create, clock, deadline_after, earliest, in_background, is_gone, quietly,
+                     remaining, settle)
 
 __all__ = ["record", "RecordResult", "KEY", "SILENCE", "MAX_DURATION", "HANGUP", "TIMEOUT", "FAILED", "STOPPED"]
 
@@ -76,6 +77,13 @@ def record(channel, name=None, format="wav", max_duration=0, max_silence=0, beep
         except (NotFound, Conflict):
             if watch.ended is not None or is_gone(channel):
                 return RecordResult(HANGUP, name, format)
+            raise
+        except ARIError:
+            raise   # refused (e.g. a recording of that name is in progress): nothing of ours to stop
+        except BaseException:
+            # killed while the request was in flight: the recording may exist already
+            cut = channel.client.live_recordings.handle(name, node=channel.node or None)
+            cleanup_cut_create(cut.stop, "stopping recording %s" % name)
             raise
         try:
             reason, digit, event = _follow(watch, live, terminate_on, deadline_after(timeout))
