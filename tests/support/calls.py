@@ -19,9 +19,17 @@ def fast_proxy(proxy_factory):
 
 @pytest.fixture
 def client(fast_proxy):
+    """A client of the fast proxy.  A child of it keeps the application's event subject subscribed at
+    NATS for the whole test (as a running application does), so keys a test schedules right before a
+    helper subscribes are not lost to a fresh NATS subscription still on its way."""
     c = Client(application=fast_proxy.application, url=fast_proxy.nats_url, timeout=3.0)
+    anchor = c.new()
+    anchor.subscribe("NoSuchEvent")
+    c.bus.flush()
+    c._test_anchor = anchor
     wait_for(lambda: c.nodes(), 5.0)
     yield c
+    anchor.close()
     c.close()
 
 
@@ -35,8 +43,12 @@ def answered_call(client, endpoint="Local/1000@default"):
 
 
 def subscription_count(client):
-    """(subscriptions the client holds, subscriptions routed on its connection)."""
+    """(subscriptions the client holds, subscriptions routed on its connection, not counting the
+    fixture's anchor)."""
     routed = sum(route.count for route in client._conn.router._routes.values())
+    anchor = getattr(client, "_test_anchor", None)
+    if anchor is not None and not anchor.closed:
+        routed -= anchor.subscriptions
     return client.subscriptions, routed
 
 
