@@ -10,7 +10,7 @@ __all__ = [
     "AriProxyError", "ValidationError", "ProtocolError", "Timeout",
     "ARIConnectionError", "ARIError", "BadRequest", "Unauthorized", "Forbidden",
     "NotFound", "Conflict", "Unprocessable", "ServerError", "NotImplementedByServer",
-    "Busy", "EventGap", "error_for_status", "error_from_text", "error_text",
+    "Busy", "EventGap", "EntityDestroyed", "HungUp", "error_for_status", "error_from_text", "error_text",
 ]
 
 
@@ -32,6 +32,32 @@ class ProtocolError(AriProxyError, ValueError):
 
 class Timeout(AriProxyError, TimeoutError):
     """No (complete) answer within the allowed time."""
+
+
+class EntityDestroyed(AriProxyError):
+    """The entity a caller was waiting on ended first (ChannelDestroyed, BridgeDestroyed,
+    PlaybackFinished, RecordingFinished/Failed), so what it waited for can never come.
+
+    ``kind`` and ``id`` name the entity, ``event`` is the ending event (an ``ariproxy.protocol.Event``,
+    or None when it was read earlier), ``waited_for`` the event types that were awaited.  For channels
+    ``cause`` and ``cause_txt`` are the hangup cause (e.g. 17, "User busy") and ``dialstatus`` the last
+    Dial status seen for it ("BUSY", "NOANSWER", ... or "").
+    """
+
+    def __init__(self, message, kind="", id="", event=None, cause=None, cause_txt="", dialstatus="",
+                 waited_for=()):
+        super().__init__(message)
+        self.kind = kind
+        self.id = id
+        self.event = event
+        self.cause = cause
+        self.cause_txt = cause_txt
+        self.dialstatus = dialstatus
+        self.waited_for = tuple(waited_for)
+
+
+class HungUp(EntityDestroyed):
+    """A channel hung up (was destroyed) while something waited on it; ``cause``/``cause_txt`` say why."""
 
 
 class ARIConnectionError(AriProxyError, ConnectionError):

@@ -389,6 +389,7 @@ def test_every_recorded_event_is_delivered_and_routed(nats_server, go, clients):
     pub.connect()
     try:
         # entity subscriptions for every entity the recorded events name
+        from ariproxy.client.entities import related_entities
         from ariproxy.protocol import Event
         for name, rec in events.items():
             if not rec["subject"].startswith("ari.event."):
@@ -414,7 +415,8 @@ def test_every_recorded_event_is_delivered_and_routed(nats_server, go, clients):
         for (kind, id_), sub in per_entity.items():
             assert sub.pending >= 1, (kind, id_)
             for event in [sub.get(0) for _ in range(sub.pending)]:
-                assert (kind, id_) in [(k.kind, k.id) for k in event.keys()]
+                # its own events, and those of playbacks/recordings/snoops on it (target_uri, Snoop/<id>)
+                assert (kind, id_) in [(k.kind, k.id) for k in event.keys()] + related_entities(event)
     finally:
         pub.close()
 

@@ -13,6 +13,8 @@ from every matching server; creates go to one server (queue group) unless
 the key names a node.  Every call blocks the calling greenlet only, up to
 ``timeout`` seconds per attempt, ``retries + 1`` attempts on timeout.
 """
+import collections
+import inspect
 import logging
 import os
 import time
@@ -22,7 +24,7 @@ from gevent.pool import Group
 
 from ariproxy import errors
 from ariproxy.bus import Bus
-from ariproxy.errors import NotImplementedByServer, ProtocolError, Timeout, ValidationError
+from ariproxy.errors import HungUp, NotFound, NotImplementedByServer, ProtocolError, Timeout, ValidationError
 from ariproxy.jsonutil import mask_url
 from ariproxy.protocol import (GAP_EVENT, GENERIC_KIND, GENERIC_PAYLOAD_FIELD, GENERIC_SPEC, KINDS, Event, Key,
                                Request, Response, generic_class, generic_result)
@@ -41,6 +43,10 @@ DEFAULT_TIMEOUT = 1.0
 DEFAULT_RETRIES = 1
 #: how long a broadcast waits for the first announcement when no server is known yet
 DISCOVERY_WAIT = 0.5
+#: how many channel ids a connection remembers as created by it (listen() skips their StasisStart)
+OWN_CHANNELS = 65536
+#: what a listen() handler that raises leaves its call in
+ON_ERROR = ("hangup", "continue", "ignore")
 URL_ENV = ("NATS_URI", "NATS_URL", "MESSAGEBUS_URL")
 
 
@@ -66,6 +72,17 @@ class _Connection:
         self.cluster = ClusterView(self.bus, prefix)
         self.cluster.start()
         self.users = 1
+        self.own_channels = set()
+        self._own_order = collections.deque()
+
+    def mark_own(self, channel_id):
+        """Remember a channel created through this connection (bounded: the oldest are forgotten)."""
+        if channel_id in self.own_channels:
+            return
+        self.own_channels.add(channel_id)
+        self._own_order.append(channel_id)
+        if len(self._own_order) > OWN_CHANNELS:
+            self.own_channels.discard(self._own_order.popleft())
 
     def _on_disconnect(self, bus):
         if self._lost_at is None:
@@ -102,20 +119,50 @@ class _Connection:
                 log.debug("closing the bus: %s", exc)
 
 
+def _takes_client(handler):
+    """True when ``handler`` accepts a third positional argument (the client it runs under)."""
+    try:
+        params = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = 0
+    for p in params:
+        if p.kind == p.VAR_POSITIONAL:
+            return True
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            positional += 1
+    return positional >= 3
+
+
 class Listener:
     """``client.listen(handler)``: StasisStart distribution over a NATS queue group.
 
     Every application instance listening with the same application name and
     prefix gets each new call exactly once (PROTOCOL.md section 9).  The
-    handler runs in its own greenlet as ``handler(channel, event)``.
+    handler runs in its own greenlet as ``handler(channel, event)``, or
+    ``handler(channel, event, client)`` when it takes three arguments (``client``:
+    the client it runs under, also ``channel.client``).  See ``Client.listen``
+    for the options.
     """
 
-    def __init__(self, client, handler, app, queue=LISTEN_QUEUE_GROUP):
+    def __init__(self, client, handler, app, queue=LISTEN_QUEUE_GROUP, include_own=False, child=False,
+                 on_error="hangup"):
+        if on_error not in ON_ERROR:
+            raise ValidationError("on_error must be one of %s, not %r" % (", ".join(ON_ERROR), on_error),
+                                  "on_error")
+        if not callable(handler):
+            raise ValidationError("the listen handler must be callable, not %r" % (handler,), "handler")
         self._client = client
         self.handler = handler
         self.app = app
         self.queue = queue
+        self.include_own = include_own
+        self.child = child
+        self.on_error = on_error
         self.handled = 0
+        self.skipped_own = 0
+        self.failed = 0
+        self._pass_client = _takes_client(handler)
         self._greenlets = Group()
         self._closed = False
         self.subject = event_pattern(client.prefix, app)
@@ -143,17 +190,54 @@ class Listener:
         if not channel_id:
             log.warning("listen: StasisStart without a channel id on %s", msg.subject)
             return
+        if not self.include_own and channel_id in self._client._conn.own_channels:
+            # our own outbound leg (or snoop): it belongs to the code that created it
+            self.skipped_own += 1
+            log.debug("listen: not handing over channel %s, created by this client", channel_id)
+            return
         key = Key("channel", channel_id, event.asterisk_id or "", "", event.application or self.app)
         # Subscribe to the channel now, before the handler runs, so it can wait for later events.
-        handle = self._client._listened_channel(key)
+        runs_under = self._client.new() if self.child else self._client
+        handle = runs_under._listened_channel(key)
         self.handled += 1
-        self._greenlets.spawn(self._run, handle, event)
+        self._greenlets.spawn(self._run, handle, event, runs_under if self.child else None)
 
-    def _run(self, handle, event):
+    def _run(self, handle, event, call_client):
         try:
-            self.handler(handle, event)
+            if self._pass_client:
+                self.handler(handle, event, handle.client)
+            else:
+                self.handler(handle, event)
+        except HungUp as exc:
+            if exc.id == handle.id:
+                log.info("listen handler %s: call %s ended: %s", _name(self.handler), handle.id, exc)
+            else:
+                self._failed(handle)
         except Exception:
-            log.exception("listen handler %r failed for %r", self.handler, handle)
+            self._failed(handle)
+        finally:
+            if call_client is not None:
+                call_client.close()
+
+    def _failed(self, handle):
+        self.failed += 1
+        what = {"hangup": "hanging it up", "continue": "continuing it in the dialplan",
+                "ignore": "leaving it as it is"}[self.on_error]
+        log.exception("listen handler %s failed for %r: %s", _name(self.handler), handle, what)
+        try:
+            if self.on_error == "hangup":
+                handle.hangup()
+            elif self.on_error == "continue":
+                handle.continue_in_dialplan()
+        except NotFound:
+            pass  # the call is already gone
+        except Exception as exc:
+            log.warning("listen: could not end call %s after its handler failed: %s", handle.id, exc)
+
+    @property
+    def running(self):
+        """How many handlers are running now."""
+        return len(self._greenlets)
 
     def join(self, timeout=None):
         """Block until the running handlers finish (or ``timeout``)."""
@@ -178,6 +262,10 @@ class Listener:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _name(func):
+    return getattr(func, "__qualname__", None) or repr(func)
 
 
 class Client:
@@ -243,6 +331,11 @@ class Client:
     @property
     def closed(self):
         return self._closed
+
+    @property
+    def subscriptions(self):
+        """How many subscriptions, callbacks and listeners this client holds open now (not its children's)."""
+        return len(self._owned)
 
     def _check_open(self):
         if self._closed:
@@ -547,17 +640,32 @@ class Client:
     def _early_subscription(self, key, backfill=False):
         """The subscription a client-created entity gets before its create request is sent
         (or a listened call before its handler runs: with the subject's recent events)."""
+        if key.kind == "channel" and not backfill:
+            self._conn.mark_own(key.id)
         return self._subscription((), key, terminal=TERMINAL_EVENTS.get(key.kind, ()), backfill=backfill)
 
-    def listen(self, handler, queue=LISTEN_QUEUE_GROUP):
+    def listen(self, handler, queue=LISTEN_QUEUE_GROUP, include_own=False, child=False, on_error="hangup"):
         """Distribute new calls (StasisStart) among every instance listening with this application:
-        each call reaches exactly one.  ``handler(channel, event)`` runs in its own greenlet.
-        Returns a ``Listener`` (``close()`` it to stop)."""
+        each call reaches exactly one.  ``handler(channel, event)`` (or ``handler(channel, event,
+        client)``) runs in its own greenlet; never blocks the caller.  Returns a ``Listener``
+        (``close()`` it to stop).
+
+        - Channels created through this client's connection (its originates, snoops, ... and its
+          children's) are not handed over: they belong to the code that created them.
+          ``include_own=True`` hands them over too.  (Another instance in the queue group cannot tell
+          them apart: give outbound legs another application, or a dialog, when several instances run.)
+        - ``child=True``: each call runs under its own ``client.new()`` child, closed when the handler
+          returns, so every subscription the handler made through ``channel.client`` is released.
+        - A handler that raises is logged and its call hung up (``on_error="hangup"``), sent on in the
+          dialplan (``"continue"``) or left alone (``"ignore"``); ``HungUp`` for the call itself only
+          logs that the call ended.
+        """
         self._check_open()
         if not self.application:
             raise ValidationError("listen() needs an application (Client(application=...) or ARI_APPLICATION)",
                                   "application")
-        listener = Listener(self, handler, self.application, queue)
+        listener = Listener(self, handler, self.application, queue, include_own=include_own, child=child,
+                            on_error=on_error)
         self._owned.add(listener)
         return listener
 

@@ -26,6 +26,8 @@ from gevent.event import Event as GEvent
 from ariproxy.errors import EventGap, ProtocolError, Timeout
 from ariproxy.protocol import GAP_EVENT, Event, gap_event
 
+from .entities import destroyed_error, ends_entity, related_entities
+
 __all__ = ["EventRouter", "Subscription", "Callback", "TERMINAL_EVENTS", "DEFAULT_QUEUE_SIZE"]
 
 log = logging.getLogger("ariproxy.client.events")
@@ -58,7 +60,7 @@ class Subscription:
     """
 
     __slots__ = ("types", "key", "subject", "_router", "_queue", "_ready", "_closed", "_owner",
-                 "dropped", "_warned", "maxsize", "_terminal", "__weakref__")
+                 "dropped", "_warned", "maxsize", "_terminal", "_ended", "__weakref__")
 
     def __init__(self, router, subject, types=(), key=None, maxsize=DEFAULT_QUEUE_SIZE, owner=None,
                  terminal=()):
@@ -74,6 +76,7 @@ class Subscription:
         self._warned = False
         self._owner = owner
         self._terminal = frozenset(terminal)
+        self._ended = None  # the event that ended this subscription's entity
 
     def __repr__(self):
         what = ",".join(sorted(self.types)) or "*"
@@ -105,8 +108,9 @@ class Subscription:
         self._queue.append(event)
         if self._ready is not None:
             self._ready.set()
-        if event.type in self._terminal:
+        if event.type in self._terminal and ends_entity(key, event):
             # The entity is gone: nothing more will come; what is queued stays readable.
+            self._ended = event
             self.close()
 
     # -- reading -------------------------------------------------------------
@@ -151,23 +155,36 @@ class Subscription:
     def wait(self, *types, timeout=None):
         """Read (and discard) events until one of ``types`` arrives; return it.
 
-        Blocks up to ``timeout`` seconds in total; raises ``Timeout``, or
-        ``EventGap`` when the server says events may have been lost meanwhile
-        (unless ``AriProxyEventGap`` is among ``types``).
+        Blocks up to ``timeout`` seconds in total; raises ``Timeout``.  When the subscription's
+        entity ends first (its ChannelDestroyed, PlaybackFinished, ...: nothing awaited can come any
+        more) raises ``HungUp`` (channels, with the hangup cause) or ``EntityDestroyed``; raises
+        ``EventGap`` when the server says events may have been lost meanwhile (unless
+        ``AriProxyEventGap`` is among ``types``).
         """
         wanted = frozenset(types)
         deadline = None if timeout is None else gevent.get_hub().loop.now() + timeout
+        dialstatus = ""
         while True:
             remaining = None if deadline is None else max(0.0, deadline - gevent.get_hub().loop.now())
+            if self._closed and not self._queue and self._ended is not None:
+                raise destroyed_error(self.key, self._ended, wanted, dialstatus)
             try:
                 event = self.get(remaining)
             except Timeout:
+                if self._closed and self._ended is not None:
+                    raise destroyed_error(self.key, self._ended, wanted, dialstatus) from None
                 raise Timeout("no %s within %ss on %r" % ("/".join(sorted(wanted)) or "event", timeout, self)) \
                     from None
             if not wanted or event.type in wanted:
                 return event
             if event.type == GAP_EVENT:
                 raise EventGap(event)
+            key = self.key
+            if key is not None and key.id:
+                if event.type == "Dial" and (event.body.get("peer") or {}).get("id") == key.id:
+                    dialstatus = event.body.get("dialstatus") or dialstatus
+                elif event.type in TERMINAL_EVENTS.get(key.kind, ()) and ends_entity(key, event):
+                    raise destroyed_error(key, event, wanted, dialstatus)
 
     def __iter__(self):
         while True:
@@ -356,7 +373,7 @@ class EventRouter:
             return
         targets = list(route.everything) if route.everything else []
         try:
-            entities = [(key.kind, key.id) for key in event.keys()]
+            entities = [(key.kind, key.id) for key in event.keys()] + related_entities(event)
         except ProtocolError:
             entities = []
         route.recent.append((event, entities))

@@ -16,6 +16,7 @@ from ariproxy.errors import ValidationError
 from ariproxy.protocol import Key
 from ariproxy.protocol.kinds import KINDS, new_id
 
+from .events import TERMINAL_EVENTS
 from .registry import registered, sends
 
 __all__ = [
@@ -104,6 +105,11 @@ class Handle:
     @property
     def id(self):
         return self._key.id
+
+    @property
+    def client(self):
+        """The client (or ``client.new()`` child) this handle sends through and subscribes with."""
+        return self._client
 
     @property
     def node(self):
@@ -213,17 +219,25 @@ class Handle:
 
         For an entity this client created, reads its events since the create
         (consuming them), so an event that came before the call is found.
-        Raises ``Timeout`` after ``timeout`` seconds.
+        Raises ``Timeout`` after ``timeout`` seconds, and ``HungUp`` (a channel, with the hangup
+        cause) or ``EntityDestroyed`` when the entity ends before any of ``event_types`` comes.
         """
         if self._early is not None:
             return self._early.wait(*event_types, timeout=timeout)
-        with self._client._subscription(event_types, self._key) as sub:
+        types = event_types
+        if types:
+            # also hear the entity's end (and a channel's dial status), so the wait fails at once then
+            extra = TERMINAL_EVENTS.get(self.kind, ()) + (("Dial",) if self.kind == "channel" else ())
+            types = tuple(event_types) + tuple(t for t in extra if t not in event_types)
+        with self._client._subscription(types, self._key) as sub:
             return sub.wait(*event_types, timeout=timeout)
 
     def close(self):
-        """Release the subscription this handle got at creation (other subscriptions stay)."""
+        """Release the subscription this handle got at creation (other subscriptions stay); later
+        waits subscribe afresh."""
         if self._early is not None:
             self._early.close()
+            self._early = None
 
     # -- helpers for creating entities --------------------------------------------------
     def _create_child(self, kind, entity_id_, request_kind, **payload):

@@ -478,14 +478,9 @@ def send_dtmf(ast, req):
             t += 0.5
             continue
         t += duration / 1000.0
-        chan.timers.append(ast.later(t, _dtmf_event, ast, chan, digit, duration))
+        chan.timers.append(ast.later(t, ast.dtmf, chan, digit, duration))
         t += between
     return 204, None
-
-
-def _dtmf_event(ast, chan, digit, duration):
-    if not chan.destroyed:
-        ast.emit_channel("ChannelDtmfReceived", chan, {"digit": digit, "duration_ms": duration})
 
 
 @op("channels", "continueInDialplan")
@@ -624,13 +619,15 @@ def _record(ast, req, target_uri, from_bridge):
     if_exists = req.get("ifExists", "fail")
     if if_exists not in ("fail", "overwrite", "append"):
         raise Fault(400, "ifExists invalid")
-    if req.get("terminateOn", "none") not in ("none", "any", "*", "#"):
+    terminate_on = req.get("terminateOn", "none")
+    if terminate_on not in ("none", "any", "*", "#"):
         raise Fault(400, "terminateOn invalid")
     if name in ast.live_recordings:
         raise Fault(409, "Recording '%s' is already in progress" % name)
     if name in ast.stored_recordings and if_exists == "fail":
         raise Fault(409, "Recording '%s' already exists and can not be overwritten" % name)
-    rec = LiveRecording(name, fmt, target_uri)
+    rec = LiveRecording(name, fmt, target_uri, terminate_on=terminate_on,
+                        max_silence=req.int("maxSilenceSeconds", 0), beep=req.bool("beep", False))
     ast.start_recording(rec, req.int("maxDurationSeconds", 0), from_bridge)
     return _created("/ari/recordings/live/" + name, rec.model())
 

@@ -46,6 +46,26 @@ for _d in range(10):
     SOUND_SECONDS["digits/%d" % _d] = 0.91 if _d == 1 else 0.75
 for _s in range(1, 11):
     SOUND_SECONDS["silence/%d" % _s] = float(_s)
+# The rest of the vocabulary ``ariproxy.ext.audiouri`` speaks with (Asterisk's standard English prompt
+# names) and a few IVR prompts, at plausible lengths (scaled by media_scale like the others).
+for _n in list(range(10, 21)) + list(range(30, 100, 10)):
+    SOUND_SECONDS["digits/%d" % _n] = 0.8
+for _n in list(range(1, 21)) + list(range(30, 100, 10)):
+    SOUND_SECONDS["digits/h-%d" % _n] = 0.85
+for _w in ("hundred", "thousand", "million", "billion", "h-hundred", "h-thousand", "h-million", "minus", "oh",
+           "oclock", "a-m", "p-m", "star", "pound", "dollars", "cents"):
+    SOUND_SECONDS["digits/" + _w] = 0.7
+for _d in range(7):
+    SOUND_SECONDS["digits/day-%d" % _d] = 0.7
+for _m in range(12):
+    SOUND_SECONDS["digits/mon-%d" % _m] = 0.7
+for _c in "abcdefghijklmnopqrstuvwxyz":
+    SOUND_SECONDS["letters/" + _c] = 0.5
+SOUND_SECONDS.update({
+    "letters/dollar": 0.6, "dollars": 0.6, "cents": 0.6, "cent": 0.5, "and": 0.4,
+    "vm-intro": 4.6, "conf-getpin": 2.3, "auth-thankyou": 1.0, "you-entered": 1.0, "pls-try-again": 1.2,
+    "vm-enter-num-to-call": 2.6, "vm-msgsaved": 1.3, "pls-hold-while-try": 2.0,
+})
 
 SOUNDS = sorted(set(SOUND_SECONDS) | {"vm-intro", "vm-login", "agent-pass", "queue-thankyou",
                                       "conf-getpin", "auth-thankyou", "custom/welcome"})
@@ -164,6 +184,7 @@ class Channel:
         self.claimed_by = None
         self.destroyed = False
         self.timers = []
+        self.speaking_since = None   # monotonic time the (simulated) caller started talking, None: silent
 
     def model(self):
         return {"id": self.id, "name": self.name, "state": self.state, "protocol_id": "",
@@ -221,7 +242,7 @@ class Playback:
 
 
 class LiveRecording:
-    def __init__(self, name, fmt, target_uri):
+    def __init__(self, name, fmt, target_uri, terminate_on="none", max_silence=0, beep=False):
         self.name = name
         self.format = fmt
         self.target_uri = target_uri
@@ -230,11 +251,23 @@ class LiveRecording:
         self.timer = None
         self.muted = False
         self.duration = None
+        self.terminate_on = terminate_on or "none"   # none, any, * or #: a DTMF key that ends it
+        self.max_silence = max_silence or 0          # seconds of silence that end it (0: never)
+        self.silence_timer = None
+        self.silence_since = None                    # monotonic time the current silence began
+        self.talking = 0.0                           # seconds the caller talked into it
+        self.beep = beep
+        self.live = False                            # RecordingStarted sent: it hears the caller now
+        self.talking_duration = None
+        self.silence_duration = None
 
     def model(self):
         m = {"name": self.name, "format": self.format, "state": self.state, "target_uri": self.target_uri}
         if self.duration is not None:
             m["duration"] = self.duration
+        if self.talking_duration is not None:
+            m["talking_duration"] = self.talking_duration
+            m["silence_duration"] = self.silence_duration
         return m
 
 
@@ -573,6 +606,100 @@ class Asterisk:
         for rec in [r for r in self.live_recordings.values() if r.target_uri == target]:
             self.finish_recording(rec, "done")
 
+    # ---------------------------------------------------------------- what the far end does
+    def dtmf(self, chan, digit, duration_ms=100):
+        """The caller pressed ``digit`` on ``chan``: ChannelDtmfReceived, and a live recording of the
+        channel whose ``terminate_on`` matches ends (state done, as Asterisk stores it)."""
+        if chan.destroyed:
+            return
+        self.emit_channel("ChannelDtmfReceived", chan, {"digit": digit, "duration_ms": duration_ms})
+        target = "channel:" + chan.id
+        for rec in [r for r in self.live_recordings.values() if r.target_uri == target]:
+            if rec.live and rec.state == "recording" and (rec.terminate_on == "any" or rec.terminate_on == digit):
+                self.finish_recording(rec, "done")
+
+    def inject_dtmf(self, chan, digits, at=0.0, between=0.25, duration_ms=100, times=None):
+        """Schedule ``digits`` pressed on ``chan``: the first ``at`` seconds from now, then one every
+        ``between`` seconds, or at the offsets in ``times`` (one per digit).  Seconds are media
+        seconds (scaled by media_scale).  Returns the offsets used."""
+        digits = [d for d in str(digits) if d in "0123456789ABCD*#"]
+        if times is None:
+            times = [at + i * between for i in range(len(digits))]
+        times = [float(t) for t in times]
+        if len(times) != len(digits):
+            raise ValueError("%d digits but %d times" % (len(digits), len(times)))
+        for digit, t in zip(digits, times):
+            chan.timers.append(self.later(t, self.dtmf, chan, digit, duration_ms))
+        return times
+
+    def speak(self, chan, seconds, at=0.0):
+        """The caller talks for ``seconds`` starting ``at`` seconds from now (media seconds): silence
+        detection of a recording on the channel waits while it lasts."""
+        def start():
+            if chan.destroyed or chan.speaking_since is not None:
+                return
+            chan.speaking_since = time.monotonic()
+            for rec in self._channel_recordings(chan):
+                if rec.silence_timer is not None:
+                    rec.silence_timer.kill(block=False)
+                    rec.silence_timer = None
+            chan.timers.append(self.later(seconds, stop))
+
+        def stop():
+            if chan.speaking_since is None:
+                return
+            now = time.monotonic()
+            for rec in self._channel_recordings(chan):
+                rec.talking += (now - max(chan.speaking_since, rec.started)) / max(self.media_scale, 1e-9)
+                if rec.max_silence and rec.state == "recording":
+                    self._silence_started(rec)
+            chan.speaking_since = None
+        chan.timers.append(self.later(at, start))
+
+    def _channel_recordings(self, chan):
+        target = "channel:" + chan.id
+        return [r for r in self.live_recordings.values() if r.target_uri == target]
+
+    def remote_hangup(self, chan, cause=16, at=0.0):
+        """The far end hangs up ``chan`` (``at`` media seconds from now) with ``cause``."""
+        if at and at > 0:
+            self.later(at, self.hangup, chan, cause, False)  # not in chan.timers: hangup() kills those
+        else:
+            self.soon(self.hangup, chan, cause, False)
+
+    def incoming_call(self, app, caller="", exten="s", context="from-external", endpoint="PJSIP/caller",
+                      channel_id=None, args=(), ring_timeout=None):
+        """A call from outside: a new ringing channel runs ``Stasis(app)`` (StasisStart in state Ring);
+        the application answers it.  ``ring_timeout`` (media seconds): the caller gives up unanswered
+        (cause 16).  Returns the Channel."""
+        tech, _, resource = endpoint.partition("/")
+        if tech not in CHANNEL_TECHS or not resource:
+            raise ValueError("endpoint must be Tech/resource with a known technology, not %r" % (endpoint,))
+        if channel_id and channel_id in self.channels:
+            raise ValueError("channel %r already exists" % channel_id)
+        self._local_counter += 1
+        chan = Channel(channel_id or self.new_channel_id(), "%s/%s-%08x" % (tech, resource, self._local_counter - 1),
+                       tech, "Ring", context, exten, 1, caller=parse_callerid(caller) if caller else None)
+        self.add_channel(chan)
+        ep = self.endpoints.get((tech, resource))
+        if ep is not None:
+            ep["channel_ids"].append(chan.id)
+        args = list(args)
+
+        def into_stasis():
+            if chan.destroyed:
+                return
+            self.emit_channel("ChannelDialplan", chan, {"dialplan_app": "Stasis",
+                                                        "dialplan_app_data": ",".join([app] + args)})
+            self.enter_stasis(chan, app, args)
+        self.soon(into_stasis)
+        if ring_timeout:
+            def give_up():
+                if chan.state != "Up":
+                    self.hangup(chan, 16, by_ari=False)
+            self.later(ring_timeout, give_up)  # not in chan.timers: hangup() kills those
+        return chan
+
     # ---------------------------------------------------------------- originate
     def originate(self, endpoint, app=None, args=(), channel_id=None, other_id=None, caller=None,
                   variables=None, timeout=30, context=None, extension=None, priority=1, create_only=False):
@@ -631,6 +758,8 @@ class Asterisk:
             return "broadcast"
         if exten in ("4000", "busy"):
             return "busy"
+        if exten in ("4001", "congestion"):
+            return "congestion"
         if exten in ("3000", "noanswer"):
             return "noanswer"
         return "answer"
@@ -657,14 +786,23 @@ class Asterisk:
                                                                  "peer": c1.model()}, channels=(c1.id,))
         dial("")
         behaviour = self._target_behaviour(c1) if c2 is not None else "answer"
-        if behaviour == "busy":
+        if behaviour in ("busy", "congestion"):
+            # as recorded for Busy() (README items 15-16); Congestion() is assumed to follow the same shape
+            app_name, status, cause = (("Busy", "BUSY", 17) if behaviour == "busy"
+                                       else ("Congestion", "CONGESTION", 34))
+            c2.dialplan.update({"priority": 1, "app_name": "NoOp", "app_data": app_name + " target"})
+            self.emit_channel("ChannelDialplan", c2, {"dialplan_app": "NoOp",
+                                                      "dialplan_app_data": app_name + " target"})
+            c2.dialplan.update({"priority": 2, "app_name": app_name, "app_data": "5"})
+            self.emit_channel("ChannelDialplan", c2, {"dialplan_app": app_name, "dialplan_app_data": "5"})
             self.set_state(c2, "Busy")
-            dial("BUSY")
+            dial(status)
             self.emit_channel("ChannelHangupRequest", c2, {"cause": 0})
             c1.destroyed = c2.destroyed = True
             self._destroy(c1, 0)
             self.emit_channel("ChannelHangupRequest", c2, {"cause": 16, "soft": True})
-            self._destroy(c2, 17)
+            c2.dialplan.update({"app_name": "", "app_data": ""})
+            self._destroy(c2, cause)
             return
         if behaviour == "noanswer":
             self.set_state(c1, "Ringing")
@@ -929,22 +1067,57 @@ class Asterisk:
             if self.live_recordings.get(rec.name) is not rec:
                 return
             rec.state = "recording"
+            rec.live = True
             rec.started = time.monotonic()
             self.emit("RecordingStarted", {"recording": rec.model()}, **self.target_routing(rec.target_uri))
             if max_seconds and max_seconds > 0:
                 rec.timer = self.later(max_seconds, self.finish_recording, rec, "done")
+            chan = self._recorded_channel(rec)
+            if rec.max_silence and chan is not None and chan.speaking_since is None:
+                self._silence_started(rec)  # (channel recordings only: nobody talks into a bridge here)
         if not from_bridge:
             rec.state = "recording"  # Asterisk answers a channel recording as recording, a bridge one as queued
-        self.soon(started)
+        if rec.beep:
+            # the beep is played to the channel first (no playback events), then recording starts
+            self.later(SOUND_SECONDS["beep"], started)
+        else:
+            self.soon(started)
 
-    def finish_recording(self, rec, state):
+    def _recorded_channel(self, rec):
+        kind, _, ident = rec.target_uri.partition(":")
+        return self.channels.get(ident) if kind == "channel" else None
+
+    def _silence_started(self, rec):
+        rec.silence_since = time.monotonic()
+        if rec.silence_timer is not None:
+            rec.silence_timer.kill(block=False)
+        rec.silence_timer = self.later(rec.max_silence, self._silence_ended_recording, rec)
+
+    def _silence_ended_recording(self, rec):
+        rec.silence_timer = None
+        self.finish_recording(rec, "done", trim=rec.max_silence)
+
+    def finish_recording(self, rec, state, trim=0.0):
+        """End a live recording (``trim``: trailing seconds of silence Asterisk cuts off)."""
         if self.live_recordings.get(rec.name) is not rec:
             return
         del self.live_recordings[rec.name]
         if rec.timer is not None:
             rec.timer.kill(block=False)
+        if rec.silence_timer is not None:
+            rec.silence_timer.kill(block=False)
+            rec.silence_timer = None
         elapsed = (time.monotonic() - rec.started) / max(self.media_scale, 1e-9)
-        rec.duration = int(elapsed)
+        if not rec.live:
+            elapsed = 0.0  # ended before it started (e.g. during the beep)
+        rec.duration = int(max(0.0, elapsed - trim))
+        chan = self._recorded_channel(rec)
+        if rec.max_silence and chan is not None:
+            talking = rec.talking
+            if chan is not None and chan.speaking_since is not None:
+                talking += (time.monotonic() - max(chan.speaking_since, rec.started)) / max(self.media_scale, 1e-9)
+            rec.talking_duration = int(min(talking, rec.duration))
+            rec.silence_duration = max(0, rec.duration - rec.talking_duration)
         rec.state = state
         if state == "done":
             self.stored_recordings[rec.name] = {"name": rec.name, "format": rec.format}

@@ -19,7 +19,11 @@ auth, any method, JSON answers):
 - ``/_sim/silence?app=NAME&close=true``: put the events websockets (of app NAME) in the state a write timeout
   leaves them in: nothing more is sent, the TCP connection stays open until the peer next sends something
   (``close=false``: not even then, as a hung Asterisk);
-- ``/_sim/state``: entity id, channels, bridges, applications, events sent.
+- ``/_sim/state``: entity id, channels, bridges, applications, events sent;
+- the far end of a call: ``/_sim/dtmf?channel=ID&digits=123&at=S&between=S&duration=MS`` (or
+  ``&times=S1,S2,S3``), ``/_sim/speak?channel=ID&seconds=S&at=S``, ``/_sim/hangup?channel=ID&cause=N&at=S``,
+  ``/_sim/call?app=NAME&caller=NUM&exten=E&endpoint=PJSIP/x&channel_id=ID&ring_timeout=S`` (an incoming call;
+  answers ``{"channel": ID}``).  Times are media seconds (scaled by media_scale).
 """
 import base64
 import logging
@@ -339,6 +343,36 @@ class Simulator:
         if ep is not None:
             fields["endpoint"] = dict(ep, channel_ids=list(ep["channel_ids"]))
         ast.emit("TextMessageReceived", fields, endpoints=("%s/%s" % (tech, resource),))
+
+    # -------------------------------------------------------------- the far end of calls (scripted callers)
+    def _chan(self, channel_id):
+        chan = self.asterisk.channels.get(channel_id)
+        if chan is None:
+            raise ValueError("no channel %r" % (channel_id,))
+        return chan
+
+    def send_dtmf(self, channel_id, digits, at=0.0, between=0.25, duration_ms=100, times=None):
+        """The caller on ``channel_id`` presses ``digits``: the first ``at`` seconds from now, then one every
+        ``between`` seconds (or at the offsets ``times``, one per digit).  Media seconds (scaled by
+        media_scale).  A live recording of the channel ends on its ``terminate_on`` key.  Returns the offsets."""
+        return self.asterisk.inject_dtmf(self._chan(channel_id), digits, at=at, between=between,
+                                         duration_ms=duration_ms, times=times)
+
+    def speak(self, channel_id, seconds, at=0.0):
+        """The caller on ``channel_id`` talks for ``seconds`` from ``at`` (media seconds): a recording's
+        silence detection (``max_silence``) counts silence only outside it."""
+        self.asterisk.speak(self._chan(channel_id), seconds, at=at)
+
+    def hangup(self, channel_id, cause=16, at=0.0):
+        """The far end hangs up ``channel_id`` with ``cause``, ``at`` media seconds from now."""
+        self.asterisk.remote_hangup(self._chan(channel_id), int(cause), at=at)
+
+    def incoming_call(self, app, caller="", exten="s", context="from-external", endpoint="PJSIP/caller",
+                      channel_id=None, args=(), ring_timeout=None):
+        """Place a call from outside into Stasis ``app``: the channel rings (state Ring) until the
+        application answers it; ``ring_timeout`` media seconds: the caller gives up.  Returns its id."""
+        return self.asterisk.incoming_call(app, caller=caller, exten=exten, context=context, endpoint=endpoint,
+                                           channel_id=channel_id, args=args, ring_timeout=ring_timeout).id
 
     # -------------------------------------------------------------- faults
     def drop_websockets(self):
@@ -766,6 +800,25 @@ class Simulator:
             elif action == "silence":
                 result["silenced"] = self.silence_websockets(
                     query.get("app") or None, close_on_read=query.get("close", "true").lower() not in ("0", "false", "no"))
+            elif action == "dtmf":
+                times = query.get("times")
+                result["times"] = self.send_dtmf(
+                    query.get("channel", ""), query.get("digits", ""), at=float(query.get("at", "0")),
+                    between=float(query.get("between", "0.25")), duration_ms=int(query.get("duration", "100")),
+                    times=[float(t) for t in times.split(",")] if times else None)
+            elif action == "speak":
+                self.speak(query.get("channel", ""), float(query.get("seconds", "1")), at=float(query.get("at", "0")))
+            elif action == "hangup":
+                self.hangup(query.get("channel", ""), int(query.get("cause", "16")), at=float(query.get("at", "0")))
+            elif action == "call":
+                if not query.get("app"):
+                    raise ValueError("app is required")
+                ring = query.get("ring_timeout")
+                result["channel"] = self.incoming_call(
+                    query["app"], caller=query.get("caller", ""), exten=query.get("exten", "s"),
+                    context=query.get("context", "from-external"), endpoint=query.get("endpoint", "PJSIP/caller"),
+                    channel_id=query.get("channel_id") or None,
+                    args=[a for a in query.get("args", "").split(",") if a], ring_timeout=float(ring) if ring else None)
             elif action == "state":
                 result.update({"entity_id": self.entity_id, "channels": self.channels, "bridges": self.bridges,
                                "applications": self.applications, "events_sent": self.events_sent,
