@@ -16,19 +16,22 @@ the key names a node.  Every call blocks the calling greenlet only, up to
 import logging
 import os
 import uuid
+import weakref
 
+import gevent
 from gevent.pool import Group
 
 from ariproxy import errors
 from ariproxy.bus import Bus
 from ariproxy.errors import NotImplementedByServer, ProtocolError, Timeout, ValidationError
 from ariproxy.jsonutil import mask_url
-from ariproxy.protocol import (GENERIC_KIND, GENERIC_PAYLOAD_FIELD, GENERIC_SPEC, KINDS, Event, Key, Request,
-                               Response, generic_class, generic_result)
+from ariproxy.protocol import (GENERIC_KIND, GENERIC_PAYLOAD_FIELD, GENERIC_SPEC, KINDS, Key, Request,
+                               Response, check_event_type, generic_class, generic_result)
 from ariproxy.protocol.subjects import (LISTEN_QUEUE_GROUP, dialog_subject, event_pattern, normalize_prefix,
                                         subject as make_subject, validate_token)
 
 from .cluster import ClusterView
+from .event import ClientEvent
 from .events import DEFAULT_QUEUE_SIZE, TERMINAL_EVENTS, Callback, EventRouter, Subscription
 
 __all__ = ["Client", "Listener", "DEFAULT_TIMEOUT", "DEFAULT_RETRIES"]
@@ -59,10 +62,18 @@ class _Connection:
         self.bus = bus if bus is not None else Bus(servers=url, name=name, on_connect=self._on_connect)
         if self.owns_bus:
             self.bus.connect()
-        self.router = EventRouter(self.bus)
+        self.router = EventRouter(self.bus, decode=lambda raw: ClientEvent.decode_for(raw, self))
+        self.clients = weakref.WeakSet()    # the open clients on this connection (for event handles)
         self.cluster = ClusterView(self.bus, prefix)
         self.cluster.start()
         self.users = 1
+
+    def live_client(self):
+        """An open client of this connection (handles made from events use it), or None."""
+        for client in list(self.clients):
+            if not client.closed:
+                return client
+        return None
 
     def _on_connect(self, bus):
         # After a reconnect (maybe to another cluster node) ask every server to announce again.
@@ -118,7 +129,7 @@ class Listener:
         if self._closed or b"StasisStart" not in msg.data:
             return
         try:
-            event = Event.decode(msg.data)
+            event = ClientEvent.decode_for(msg.data, self._client._conn)
         except ProtocolError as exc:
             log.warning("listen: undecodable event on %s: %s", msg.subject, exc)
             return
@@ -202,6 +213,7 @@ class Client:
         self.queue_size = queue_size
         self._owned = set()
         self._closed = False
+        self._conn.clients.add(self)
         from .resources import attach_resources
         attach_resources(self)
 
@@ -221,6 +233,7 @@ class Client:
         if self._closed:
             return
         self._closed = True
+        self._conn.clients.discard(self)
         for thing in list(self._owned):
             thing.close()
         self._owned.clear()
@@ -263,11 +276,19 @@ class Client:
         return self._conn.cluster.nodes(app)
 
     def ping(self, wait=0.0, count=None):
-        """Ask every server to announce; optionally block up to ``wait`` seconds for ``count`` members."""
+        """Ask every server to announce; returns ``nodes()``.
+
+        With ``wait`` (seconds) it blocks: until ``count`` members of this
+        client's application answered when ``count`` is given, else for the
+        whole ``wait``, after which servers that did not answer are forgotten.
+        """
         cluster = self._conn.cluster
-        cluster.ping()
+        sent = cluster.ping()
         if wait and count:
             cluster.wait(lambda c: c.count(self.application) >= count, wait)
+        elif wait:
+            gevent.sleep(wait)
+            cluster.confirm(sent)
         return self.nodes()
 
     # -- keys and handles ----------------------------------------------------------
@@ -460,24 +481,30 @@ class Client:
         self._owned.add(sub)
         return sub
 
-    def subscribe(self, *event_types, key=None, queue_size=None):
+    def subscribe(self, *event_types, key=None, queue_size=None, strict=True):
         """A ``Subscription`` to events of ``event_types`` (all when none given).
 
         With ``key`` (a Key, its dict form or a handle) only events about that
-        entity (or, for a key with a dialog, the dialog's events).  Never
-        blocks beyond a NATS write.
+        entity (or, for a key with a dialog, the dialog's events).  Each type
+        must be one of the ARI spec's (``ValidationError`` names the closest,
+        so ``"StasisStrat"`` cannot wait forever); ``strict=False`` lets a
+        newer Asterisk's types through.  Never blocks beyond a NATS write.
         """
+        if strict:
+            for name in event_types:
+                check_event_type(name)
         if key is not None and not isinstance(key, Key):
             key = key.key if isinstance(getattr(key, "key", None), Key) else Key.from_dict(key)  # a handle
         if key is not None and not (key.id or key.dialog):
             key = key if (key.node or key.app) else None
         return self._subscription(event_types, key, queue_size)
 
-    def on(self, event_type, callback, key=None, queue_size=None):
+    def on(self, event_type, callback, key=None, queue_size=None, strict=True):
         """Call ``callback(event)`` for each event of ``event_type`` (a name, a list, or None for all)
-        in a greenlet of its own; returns a closable ``Callback``."""
+        in a greenlet of its own; returns a closable ``Callback``.  Types are checked as in
+        ``subscribe``."""
         types = () if event_type is None else ((event_type,) if isinstance(event_type, str) else tuple(event_type))
-        sub = self.subscribe(*types, key=key, queue_size=queue_size)
+        sub = self.subscribe(*types, key=key, queue_size=queue_size, strict=strict)
         cb = Callback(sub, callback)
         return cb
 

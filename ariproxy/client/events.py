@@ -22,7 +22,7 @@ import gevent
 from gevent.event import Event as GEvent
 
 from ariproxy.errors import ProtocolError, Timeout
-from ariproxy.protocol import Event
+from ariproxy.protocol import Event, check_event_type
 
 __all__ = ["EventRouter", "Subscription", "Callback", "TERMINAL_EVENTS", "DEFAULT_QUEUE_SIZE"]
 
@@ -148,6 +148,9 @@ class Subscription:
 
         Blocks up to ``timeout`` seconds in total; raises ``Timeout``.
         """
+        for name in types:
+            if name not in self.types:   # subscribed with strict=False: a newer type is fine
+                check_event_type(name)
         wanted = frozenset(types)
         deadline = None if timeout is None else gevent.get_hub().loop.now() + timeout
         while True:
@@ -285,8 +288,9 @@ class EventRouter:
     the NATS server is a write on the bus connection.
     """
 
-    def __init__(self, bus):
+    def __init__(self, bus, decode=Event.decode):
         self._bus = bus
+        self._decode = decode      # bytes -> Event (the client passes one that gives entity handles)
         self._routes = {}
         self.stats = {"events": 0, "undecodable": 0, "duplicates": 0}
         self._warned_undecodable = False
@@ -334,7 +338,7 @@ class EventRouter:
             self.stats["duplicates"] += 1
             return
         try:
-            event = Event.decode(data)
+            event = self._decode(data)
         except ProtocolError as exc:
             self.stats["undecodable"] += 1
             if not self._warned_undecodable:

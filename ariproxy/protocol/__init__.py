@@ -22,7 +22,8 @@ from .kinds import KINDS, STAGING_KINDS, AriCall, KindSpec, entity_id, new_id
 from .operations import ARI_OPERATIONS, is_read_operation
 from .generic import (GENERIC_KIND, GENERIC_PAYLOAD_FIELD, GENERIC_SPEC, GenericSpec, generic_class,
                       generic_request, generic_response, generic_result, spec_for)
-from .events import DESTROYING_EVENTS, EVENT_ENTITY_FIELDS, ENTITY_MODELS, Event, event_entity_keys
+from .events import (DESTROYING_EVENTS, EVENT_ENTITIES, EVENT_ENTITY_FIELDS, EVENT_TYPES, ENTITY_MODELS, Event,
+                     check_event_type, closest_event_types, event_entity_keys)
 
 __all__ = [
     "ProtocolError", "Key", "Request", "Response", "EntityData", "Announcement", "DATA_FIELDS", "KEY_KINDS",
@@ -33,4 +34,5 @@ __all__ = [
     "ARI_OPERATIONS", "is_read_operation", "GENERIC_KIND", "GENERIC_PAYLOAD_FIELD", "GENERIC_SPEC",
     "GenericSpec", "generic_class", "generic_request", "generic_response", "generic_result", "spec_for",
     "Event", "EVENT_ENTITY_FIELDS", "ENTITY_MODELS", "DESTROYING_EVENTS", "event_entity_keys",
+    "EVENT_TYPES", "EVENT_ENTITIES", "check_event_type", "closest_event_types",
 ]

@@ -30,8 +30,7 @@ import gevent
 
 from ..jsonutil import mask_url
 
-__all__ = ["EmbeddedServices", "EmbeddedError", "find_nats_server", "nats_answers", "free_port",
-           "random_entity_id"]
+__all__ = ["EmbeddedServices", "EmbeddedError", "find_nats_server", "nats_answers", "free_port"]
 
 log = logging.getLogger("ariproxy.embedded")
 
@@ -66,11 +65,6 @@ def nats_answers(url, timeout=0.5):
             return data.startswith(b"INFO ")
     except (OSError, ValueError):
         return False
-
-
-def random_entity_id():
-    """A fresh locally administered unicast MAC address (``02:xx:xx:xx:xx:xx``), as a simulator's entity id."""
-    return "02:" + ":".join("%02x" % b for b in os.urandom(5))
 
 
 def find_nats_server():
@@ -132,7 +126,7 @@ class EmbeddedServices:
 
     def _start_simulator(self):
         try:
-            from ..sim import Simulator
+            from ..sim import Simulator, random_entity_id
         except ImportError as e:
             raise EmbeddedError("embedded mode: the simulator cannot be loaded (%s)" % e) from None
         cfg = self.cfg
