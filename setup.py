@@ -40,7 +40,8 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "ari-proxy=ariproxy.server.daemon:main",
+            "ari-proxy=ariproxy.server.daemon:console_main",
+            "ariproxy=ariproxy.cli:console_main",
         ],
     },
     scripts=[],

@@ -469,6 +469,18 @@ class Daemon:
         log.info("try: %s   (asks every server to announce itself)", hint)
         sd_notify("READY=1\nSTATUS=serving %s as node %s\nMAINPID=%d"
                   % (kwargs["application"], self.server.node, os.getpid()))
+        if self.cfg.embedded:
+            self._demo(kwargs)
+
+    def _demo(self, kwargs):
+        """Embedded mode: the demo call (unless demo_call is off), then the commands to try, on stdout."""
+        from .. import demo
+        if self.cfg.demo_call:
+            try:
+                demo.demo_call(kwargs["nats_url"], kwargs["application"], kwargs["prefix"])
+            except Exception as e:   # the demo is a show: the proxy keeps serving whatever happens to it
+                log.error("demo call failed: %s: %s", type(e).__name__, e)
+        demo.next_steps(kwargs["nats_url"], kwargs["application"], self.server.node)
 
     # -- stopping --------------------------------------------------------
 
@@ -608,5 +620,10 @@ def main(argv=None):
     return Daemon(cfg).run()
 
 
-if __name__ == "__main__":
+def console_main():
+    """Console-script entry point (``ari-proxy``)."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    console_main()
