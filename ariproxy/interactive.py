@@ -177,7 +177,7 @@ def run_shell(nats_url=None, application=None, prefix="ari.", timeout=2.0, stdin
 
 def _run_ipython(namespace, text):
     from IPython.terminal.embed import InteractiveShellEmbed
-    shell = InteractiveShellEmbed(user_ns=namespace, banner1=text, exit_msg="")
+    shell = InteractiveShellEmbed(user_ns=namespace, banner1=text + "\n", exit_msg="", confirm_exit=False)
     _install_ipython_hook(shell)
     try:
         shell()
