@@ -102,8 +102,10 @@ class _Connection:
 class Listener:
     """``client.listen(handler)``: StasisStart distribution over a NATS queue group.
 
-    Every application instance listening with the same application name and
-    prefix gets each new call exactly once (PROTOCOL.md section 9).  The
+    Every Python instance listening with the same application name and prefix
+    gets each new call exactly once (PROTOCOL.md section 9).  The Go client
+    v5.3.1's ``Listen`` ignores its queue name, so each Go listener also gets
+    every call: do not mix Python and Go listeners on one application.  The
     handler runs in its own greenlet as ``handler(channel, event)``.
     """
 
@@ -514,8 +516,9 @@ class Client:
         return self._subscription((), key, terminal=TERMINAL_EVENTS.get(key.kind, ()), backfill=backfill)
 
     def listen(self, handler, queue=LISTEN_QUEUE_GROUP):
-        """Distribute new calls (StasisStart) among every instance listening with this application:
-        each call reaches exactly one.  ``handler(channel, event)`` runs in its own greenlet.
+        """Distribute new calls (StasisStart) among every Python instance listening with this
+        application: each call reaches exactly one of them (and every Go listener, which ignores the
+        queue group).  ``handler(channel, event)`` runs in its own greenlet.
         Returns a ``Listener`` (``close()`` it to stop)."""
         self._check_open()
         if not self.application:
