@@ -181,20 +181,43 @@ def _wait_nodes(client, args, node=None, wait=None, first=False):
 
 # -- subcommands ---------------------------------------------------------------------
 
+#: an operation no Asterisk has: a Python server refuses it by name, a Go server does not know the kind
+_PROBE = {"resource": "ariproxy", "operation": "implementation", "params": {}}
+
+
+def implementation(client, node, application, timeout):
+    """``python`` or ``go`` for the server (node, application), from how it answers a generic-kind probe
+    that never reaches Asterisk; ``?`` when it does not answer in time."""
+    from .protocol.generic import GENERIC_PAYLOAD_FIELD
+    key = Key("", "", node, "", application)
+    try:
+        client.request(GENERIC_KIND, key, GENERIC_PAYLOAD_FIELD, _PROBE, cls="data", timeout=timeout)
+    except errors.NotImplementedByServer:
+        return "go"
+    except errors.Timeout:
+        return "?"
+    except errors.AriProxyError as e:
+        return "python" if "unknown ARI operation" in str(e) else "?"
+    return "python"
+
+
 def cmd_nodes(args, out, style):
-    """``ariproxy nodes``: ping the cluster, list every proxy that answers."""
+    """``ariproxy nodes``: ping the cluster, list every proxy that answers (and what it runs)."""
     _check_token("application", args.app)
     with connect(args) as client:
         found = _wait_nodes(client, args)
         everyone = client.nodes()
+        probes = [gevent.spawn(implementation, client, n.node, n.application, args.timeout) for n in found]
+        gevent.joinall(probes)
+        impls = [p.value or "?" for p in probes]
     if args.json:
-        _write(out, dumps([{"node": n.node, "application": n.application, "last_seen": round(n.age, 3)}
-                           for n in found]).decode())
+        _write(out, dumps([{"node": n.node, "application": n.application, "implementation": impl,
+                            "last_seen": round(n.age, 3)} for n, impl in zip(found, impls)]).decode())
     else:
         if found:
-            _write(out, style("%-20s %-20s %s" % ("NODE", "APPLICATION", "LAST SEEN"), "bold"))
-        for n in found:
-            _write(out, "%-20s %-20s %.1fs ago" % (n.node, n.application, n.age))
+            _write(out, style("%-20s %-20s %-8s %s" % ("NODE", "APPLICATION", "IMPL", "LAST SEEN"), "bold"))
+        for n, impl in zip(found, impls):
+            _write(out, "%-20s %-20s %-8s %.1fs ago" % (n.node, n.application, impl, n.age))
     if not found:
         where = mask_url(nats_url_from(args))
         if args.app and everyone:

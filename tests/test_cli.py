@@ -53,6 +53,7 @@ def test_nodes_lists_the_proxy_and_filters_by_application(fast_proxy, capsys):
                       "--wait", "0.5")
     assert status == 0
     assert json.loads(out)[0]["node"] == fast_proxy.node and json.loads(out)[0]["application"] == "testapp"
+    assert json.loads(out)[0]["implementation"] == "python"
     status, out = run("nodes", "--nats-url", fast_proxy.nats_url, "--app", "nosuchapp", "--wait", "0.5")
     assert status == 1 and out == ""
     err = capsys.readouterr().err
@@ -174,8 +175,10 @@ def test_request_against_a_go_server(nats_server, capsys):
                           "00:11:22:33:44:55", "--payload",
                           '{"resource":"asterisk","operation":"ping","params":{}}')
         assert status == 1 and "Not implemented" in out
-        status, out = run("nodes", "--nats-url", nats_server.url, "--wait", "0.5")
-        assert status == 0 and "00:11:22:33:44:55" in out
+        status, out = run("nodes", "--nats-url", nats_server.url, "--wait", "0.5", "--json")
+        assert status == 0 and json.loads(out) == [{"node": "00:11:22:33:44:55", "application": "testapp",
+                                                    "implementation": "go",
+                                                    "last_seen": json.loads(out)[0]["last_seen"]}]
     finally:
         fake.stop()
         bus.close()
