@@ -9,8 +9,10 @@ for the terminal with ``gevent.select``, so the loop keeps running while you
 think: events arrive live and the connection stays up.
 
 - :func:`interactive`: call it first thing in a plain ``python`` prompt; it
-  patches gevent (if not done yet) and swaps the prompt's input for one that
-  yields to gevent; IPython, if that is what runs, gets an input hook instead.
+  patches gevent (if not done yet) and sets CPython's ``PyOS_InputHook`` so
+  gevent runs while readline waits; IPython, if that is what runs, gets a
+  prompt_toolkit input hook instead (``ariproxy shell`` is safer there: it
+  patches gevent before IPython starts its threads).
 - :func:`run_shell`: what ``ariproxy shell`` runs: patches gevent, connects a
   client (``client``), then IPython when installed (with the gevent input hook),
   else :class:`code.InteractiveConsole` with the gevent-friendly input.  Ctrl-D
@@ -134,7 +136,6 @@ def interactive():
         if _install_ipython_hook(shell):
             return "IPython: gevent input hook enabled"
         return "IPython: could not enable the gevent input hook (prompt_toolkit too old?)"
-    builtins.input = gevent_input if not sys.stdin.isatty() else builtins.input
     if _install_input_hook():
         return "python prompt: gevent runs while the prompt waits"
     builtins.input = gevent_input

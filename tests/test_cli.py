@@ -63,8 +63,9 @@ def test_nodes_lists_the_proxy_and_filters_by_application(fast_proxy, capsys):
 def test_nodes_without_any_proxy_and_without_nats(nats_server, capsys):
     status, out = run("nodes", "--nats-url", nats_server.url, "--wait", "0.3")
     assert status == 1 and "no proxy answered a ping" in capsys.readouterr().err
-    status, _ = run("nodes", "--nats-url", "nats://127.0.0.1:%d" % free_port())
-    assert status == 1 and "cannot connect to NATS at nats://127.0.0.1:" in capsys.readouterr().err
+    for command in ("nodes", "events", "check", "shell"):
+        status, _ = run(command, "--nats-url", "nats://127.0.0.1:%d" % free_port())
+        assert status == 1 and "cannot connect to NATS at nats://127.0.0.1:" in capsys.readouterr().err, command
 
 
 def test_unreachable_nats_from_the_console_script():

@@ -110,9 +110,11 @@ def test_shell_receives_events_while_idle_at_the_prompt(proxy, shell):
         shell.expect("LIVE StasisStart %s" % channel.id, since=mark)
         channel.hangup()
 
-    # readable objects: an event's repr names its type and entities; Ctrl-D leaves cleanly
-    mark = shell.send('ev = client.subscribe().get  # noqa\nprint("NODES", [n.node for n in client.ping(wait=0.5)])\n')
-    shell.expect("NODES ['%s']" % proxy.node, since=mark)
+    # ping(wait=...) waits for the answers; then Ctrl-D (at the prompt: while code runs the terminal is
+    # in cooked mode and would swallow it) leaves cleanly
+    mark = shell.send('print("NODES", [n.node for n in client.ping(wait=0.5)])\n')
+    mark = shell.expect("NODES ['%s']" % proxy.node, since=mark)
+    shell.expect(shell.prompt, since=mark)
     shell.send("\x04")
     assert shell.proc.wait(timeout=30) == 0
     shell.seen += shell._read(0.5)
