@@ -98,11 +98,11 @@ def test_make_run_places_a_demo_call_then_serves_the_cli_and_the_readme_example(
     # it says what to run next: the CLI (run below as printed, with the NATS URL exported)
     assert re.search(r"ariproxy(\.cli)? nodes", out) and re.search(r"ariproxy(\.cli)? call Local/1000@default", out)
 
-    nodes = cli("nodes", nats_url=nats_url)
+    nodes = cli("nodes", "--wait", "0.5", nats_url=nats_url)
     assert nodes.returncode == 0, nodes.stderr
     assert node in nodes.stdout and "demo" in nodes.stdout
 
-    call = cli("call", "Local/1000@default", "--app", "demo", "--play", "sound:hello-world", nats_url=nats_url)
+    call = cli("call", "Local/1000@default", "--app", "demo", "--play", "sound:beep", nats_url=nats_url)
     assert call.returncode == 0, call.stdout + call.stderr
     assert "StasisStart" in call.stdout and "PlaybackFinished" in call.stdout and ": answered" in call.stderr
     busy = cli("call", "Local/4000@default", "--app", "demo", nats_url=nats_url)
