@@ -1,4 +1,4 @@
-# Quick start:  make run   (proxy on embedded defaults)   |   make test   (whole suite)
+# Quick start:  make run   (the demo: bundled NATS + simulated Asterisk + proxy + a demo call)   |   make test
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -15,7 +15,7 @@ $(STAMP): setup.py
 	touch $(STAMP)
 
 run: venv
-	$(VENV)/bin/ari-proxy --foreground $(ARGS)
+	$(VENV)/bin/ari-proxy --embedded --foreground $(ARGS)
 
 test: venv
 	$(PY) -m pytest -q $(ARGS) tests

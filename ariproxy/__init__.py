@@ -7,6 +7,9 @@ opens sockets::
     import ariproxy
 
     client = ariproxy.Client(application="demo", url="nats://127.0.0.1:4222")
+
+Interactively: ``ariproxy shell`` (or ``ariproxy.interactive()`` first thing in a
+Python prompt) keeps gevent's loop running while the prompt waits.
 """
 from ariproxy.errors import (  # noqa: F401
     AriProxyError, ARIConnectionError, ARIError, BadRequest, Busy, Conflict, EventGap, NotFound,
@@ -16,9 +19,28 @@ from ariproxy.errors import (  # noqa: F401
 __version__ = "0.1.0"
 
 
+#: names imported on first use, so ``import ariproxy`` before gevent's patching imports no socket code
+_LAZY = {
+    "Client": ("ariproxy.client", "Client"),
+    "Subscription": ("ariproxy.client", "Subscription"),
+    "Event": ("ariproxy.client.event", "ClientEvent"),
+    "NotConnected": ("ariproxy.bus", "NotConnected"),
+    "BusError": ("ariproxy.bus", "BusError"),
+    "ConnectionLost": ("ariproxy.bus", "ConnectionLost"),
+    "interactive": ("ariproxy.interactive", "interactive"),
+}
+
+
 def __getattr__(name):
-    # lazy, so `import ariproxy` before gevent's patching imports no socket code
-    if name == "Client":
-        from ariproxy.client import Client
-        return Client
+    if name in _LAZY:
+        import importlib
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
     raise AttributeError("module 'ariproxy' has no attribute %r" % name)
+
+
+def __dir__():
+    """Tab completion on ``ariproxy.`` shows the lazy names too."""
+    return sorted(set(globals()) | set(_LAZY))

@@ -312,30 +312,29 @@ def test_init_script_reports_a_dead_daemon(tmp_path):
     assert result.returncode == 7
 
 
-def test_embedded_mode_starts_nats_and_simulator_and_stops_them(daemon_factory, tmp_path):
-    d = daemon_factory(env=clean_env(HOME=str(tmp_path)))
+def test_embedded_mode_starts_nats_and_simulator_and_stops_them(daemon_factory, tmp_path, nats_server):
+    # a NATS answers at some address: embedded mode must still start (and use) its own
+    d = daemon_factory("--embedded", "--no-demo-call", env=clean_env(HOME=str(tmp_path)))
     d.start("--foreground")
     line = d.ready_line()
     nats_url = line.split(" on NATS ")[1].split(" ")[0]
+    assert nats_url != nats_server.url and nats_url != "nats://127.0.0.1:4222"
     log = d.log()
-    assert "EMBEDDED: no ARI URL configured, started a SIMULATED Asterisk" in log
+    assert "EMBEDDED: started a SIMULATED Asterisk" in log
     assert "--ari-url" in log                           # says how to use a real Asterisk
-    nats_pid = None
-    if "started the bundled nats-server" in log:
-        nats_pid = int(log.split("started the bundled nats-server at ")[1].split("(pid ")[1].split(",")[0])
-        assert not gone(nats_pid) and "--nats-url" in log
-    else:   # something already serves NATS at the default address on this machine
-        assert "using the one answering at nats://127.0.0.1:4222" in log
+    nats_pid = int(log.split("started the bundled nats-server at ")[1].split("(pid ")[1].split(",")[0])
+    assert not gone(nats_pid) and "--nats-url" in log
     d.wait_log("try: ")     # logged just after the ready line: it may not be in the file yet
 
     got = announcements(nats_url)
-    assert got and got[0]["application"] == "default"
+    # the demo's application, and an entity id of its own (not the simulator's fixed default)
+    assert got and got[0]["application"] == "demo"
+    assert got[0]["node"] != "02:fc:00:00:00:01" and got[0]["node"].startswith("02:")
 
     d.proc.send_signal(signal.SIGTERM)
     assert d.proc.wait(timeout=START) == 0
-    if nats_pid is not None:
-        assert gone(nats_pid)
-        assert "embedded nats-server (pid %d) stopped" % nats_pid in d.log()
+    assert gone(nats_pid)
+    assert "embedded nats-server (pid %d) stopped" % nats_pid in d.log()
     assert "embedded simulator stopped" in d.log()
 
 
@@ -351,8 +350,8 @@ def test_exit_on_entity_change_exits_1(daemon_factory, simulator, nats_server):
 
 
 def test_unreachable_embedded_off_keeps_retrying_until_sigterm(daemon_factory):
-    """No ARI and embedded off: the server retries the default address, and SIGTERM still exits 0."""
-    d = daemon_factory("--embedded", "off", "--nats-url", "nats://127.0.0.1:1")
+    """ARI and NATS unreachable: the server retries, and SIGTERM still exits 0."""
+    d = daemon_factory("--ari-url", "http://127.0.0.1:1/ari", "--nats-url", "nats://127.0.0.1:1")
     d.start("--foreground")
     d.wait_log("(attempt 2)")
     d.proc.send_signal(signal.SIGTERM)

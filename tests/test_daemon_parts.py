@@ -7,10 +7,14 @@ import sys
 
 import pytest
 
+from ariproxy.server import daemon
 from ariproxy.server.config import load_config
 from ariproxy.server.daemon import PidFile, PidFileError, sd_notify, setup_logging
+from tests.support.wait import wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# an ARI and a NATS that nothing serves: enough configuration for the daemon to get to its pidfile
+NOWHERE = ("--ari-url", "http://127.0.0.1:1/ari", "--nats-url", "nats://127.0.0.1:1")
 SECRET = "pw-5b8e1d"
 
 
@@ -31,12 +35,63 @@ def test_pidfile_written_and_removed(tmp_path):
     assert not path.exists()
 
 
-def test_pidfile_refuses_a_live_process(tmp_path):
+@pytest.fixture
+def fake_ari_proxy():
+    """A live process whose command line is ``ari-proxy ...`` (what a running daemon looks like)."""
+    proc = subprocess.Popen(["bash", "-c", "exec -a ari-proxy sleep 600"])
+    try:
+        wait_for(lambda: daemon.pid_is_ari_proxy(proc.pid), 10, message="the fake ari-proxy never showed up")
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def other_process():
+    """A live process that is not ari-proxy (the reused pid of a crashed daemon)."""
+    proc = subprocess.Popen(["sleep", "600"])
+    yield proc.pid
+    proc.kill()
+    proc.wait()
+
+
+def test_pidfile_refuses_a_live_ari_proxy(tmp_path, fake_ari_proxy):
     path = tmp_path / "ari-proxy.pid"
-    path.write_text("%d\n" % os.getppid())     # the test runner's parent is alive
-    with pytest.raises(PidFileError, match="already running as pid %d" % os.getppid()):
+    path.write_text("%d\n" % fake_ari_proxy)
+    with pytest.raises(PidFileError, match="already running as pid %d" % fake_ari_proxy):
         PidFile(str(path)).acquire()
-    assert path.read_text() == "%d\n" % os.getppid()
+    assert path.read_text() == "%d\n" % fake_ari_proxy
+
+
+def test_pidfile_naming_another_live_process_is_stale(tmp_path, other_process):
+    path = tmp_path / "ari-proxy.pid"
+    path.write_text("%d\n" % other_process)
+    assert not daemon.pid_is_ari_proxy(other_process)
+    pidfile = PidFile(str(path))
+    pidfile.acquire()                       # replaced: that pid is alive but runs something else
+    assert path.read_text() == "%d\n" % os.getpid()
+    pidfile.release()
+
+
+@pytest.mark.parametrize("content", ["-1\n", "0\n", "", "12ab\n", "  \n"])
+def test_pidfile_without_a_usable_pid_is_stale(tmp_path, content):
+    path = tmp_path / "ari-proxy.pid"
+    path.write_text(content)
+    pidfile = PidFile(str(path))
+    assert pidfile.read() is None
+    pidfile.acquire()
+    assert path.read_text() == "%d\n" % os.getpid()
+    pidfile.release()
+
+
+def test_command_lines_taken_as_ari_proxy():
+    assert daemon.looks_like_ari_proxy(["/venv/bin/python", "/venv/bin/ari-proxy", "--daemon"])
+    assert daemon.looks_like_ari_proxy(["/usr/local/bin/ari-proxy"])
+    assert daemon.looks_like_ari_proxy(["python3", "-m", "ariproxy.server.daemon"])
+    assert not daemon.looks_like_ari_proxy(["sleep", "600"])
+    assert not daemon.looks_like_ari_proxy(["vim", "/etc/ari-proxy.conf"])
+    assert not daemon.looks_like_ari_proxy([])
 
 
 def test_pidfile_stale_replaced(tmp_path):
@@ -135,24 +190,24 @@ def cli(*args, env_extra=None):
                           env=env, capture_output=True, text=True, timeout=30)
 
 
-def test_cli_refuses_to_start_when_the_pidfile_is_held(tmp_path):
+def test_cli_refuses_to_start_when_the_pidfile_is_held(tmp_path, fake_ari_proxy):
     path = tmp_path / "ari-proxy.pid"
-    path.write_text("%d\n" % os.getpid())
-    result = cli("--foreground", "--pidfile", str(path))
+    path.write_text("%d\n" % fake_ari_proxy)
+    result = cli("--foreground", "--pidfile", str(path), *NOWHERE)
     assert result.returncode == 1
-    assert "already running as pid %d" % os.getpid() in result.stderr
-    assert path.read_text() == "%d\n" % os.getpid()
+    assert "already running as pid %d" % fake_ari_proxy in result.stderr
+    assert path.read_text() == "%d\n" % fake_ari_proxy
     # the same refusal before detaching, so the user sees it
-    result = cli("--daemon", "--pidfile", str(path))
+    result = cli("--daemon", "--pidfile", str(path), *NOWHERE)
     assert result.returncode == 1
-    assert "already running as pid %d" % os.getpid() in result.stderr
+    assert "already running as pid %d" % fake_ari_proxy in result.stderr
 
 
 def test_cli_fatal_startup_errors_are_clear(tmp_path):
-    result = cli("--foreground", "--log-file", str(tmp_path / "no-such-dir" / "x.log"))
+    result = cli("--foreground", "--log-file", str(tmp_path / "no-such-dir" / "x.log"), *NOWHERE)
     assert result.returncode == 1
     assert "cannot open log file" in result.stderr
-    result = cli("--foreground", "--embedded", "off", "--pidfile", str(tmp_path / "no-such-dir" / "x.pid"))
+    result = cli("--foreground", "--pidfile", str(tmp_path / "no-such-dir" / "x.pid"), *NOWHERE)
     assert result.returncode == 1
     assert "cannot write pidfile" in result.stderr
     result = cli("--daemon", "--foreground")

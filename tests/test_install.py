@@ -61,9 +61,11 @@ def _pip(python, *args):
 
 
 def _copy_project(dest):
-    """setup.py, README.md and the package: enough to build, without touching the checkout."""
+    """setup.py, pyproject.toml, LICENSE, README.md and the package: enough to build, without touching
+    the checkout."""
     os.makedirs(dest)
-    shutil.copy(os.path.join(REPO, "setup.py"), dest)
+    for name in ("setup.py", "pyproject.toml", "LICENSE"):
+        shutil.copy(os.path.join(REPO, name), dest)
     readme = os.path.join(REPO, "README.md")
     if os.path.exists(readme):
         shutil.copy(readme, dest)
@@ -95,3 +97,12 @@ def test_fresh_venv_with_setuptools_82_imports_and_uses_bus(tmp_path, nats_url):
     env.pop("PYTHONPATH", None)
     ours = _run([python, "-c", SCRIPT, nats_url], cwd=str(tmp_path), env=env, timeout=60)
     assert ours.returncode == 0 and "bus ok" in ours.stdout, ours.stdout + ours.stderr
+
+    # both commands are installed; the metadata names the license and ships its text
+    for command in ("ari-proxy", "ariproxy"):
+        version = _run([str(venv / "bin" / command), "--version"], cwd=str(tmp_path), env=env, timeout=60)
+        assert version.returncode == 0 and version.stdout.startswith(command + " "), version.stderr
+    meta = _run([python, "-c", "import importlib.metadata as m; d = m.distribution('ariproxy'); "
+                 "print(d.metadata['License'] or d.metadata['License-Expression']); "
+                 "print(any(str(f).endswith('LICENSE') for f in d.files))"], cwd=str(tmp_path), env=env)
+    assert meta.stdout.split() == ["Apache-2.0", "True"], meta.stdout + meta.stderr

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write docs/INTEROP.md (and the README's table): per request kind, the tests proving Go <-> Python interoperability.
+"""Write docs/INTEROP.md: per request kind, the tests proving Go <-> Python interoperability (the README links it).
 
 The rows come from the interop tests' own parametrisation (``pytest
 --collect-only`` of ``tests/test_interop_*.py``), so the table names exactly
@@ -24,10 +24,6 @@ import xml.etree.ElementTree as ET
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(REPO, "docs", "INTEROP.md")
-README = os.path.join(REPO, "README.md")
-# the README carries the kinds table between these markers (the issue asks for it there)
-README_START = "<!-- interop-table:start -->"
-README_END = "<!-- interop-table:end -->"
 TEST_FILES = ["tests/test_interop_server.py", "tests/test_interop_server_two.py", "tests/test_interop_protocol.py",
               "tests/test_interop_client.py"]
 GENERIC = "AriCall (the project's generic kind)"
@@ -163,7 +159,7 @@ def render(ids, status):
 
 
 def table(ids, status, server, client):
-    """The per-kind table (markdown lines), shared by docs/INTEROP.md and the README."""
+    """The per-kind table (markdown lines) of docs/INTEROP.md."""
     lines = ["| kind | class | Python server <- Go client | Go server <- Python client |",
              "|---|---|---|---|"]
     for kind, cls in kinds_tsv():
@@ -174,22 +170,6 @@ def table(ids, status, server, client):
     generic_client = cell([GENERIC_CLIENT_TEST] if GENERIC_CLIENT_TEST in ids else [], status)
     lines.append("| %s | command/data | %s | %s |" % (GENERIC, generic_server, generic_client))
     return lines
-
-
-def write_readme_table(ids, status):
-    """Replace the table between the README's markers."""
-    server, client = {}, {}
-    for node in ids:
-        parsed = kind_of(node)
-        if parsed is not None:
-            func, kind = parsed
-            (server if func in SERVER_TESTS else client).setdefault(kind, []).append(node)
-    with open(README, encoding="utf-8") as f:
-        text = f.read()
-    start, end = text.index(README_START) + len(README_START), text.index(README_END)
-    body = "\n".join(table(ids, status, server, client))
-    with open(README, "w", encoding="utf-8") as f:
-        f.write(text[:start] + "\n" + body + "\n" + text[end:])
 
 
 def differences():
@@ -231,18 +211,14 @@ def main():
     if args.check:
         with open(OUT, encoding="utf-8") as f:
             text = f.read()
-        with open(README, encoding="utf-8") as f:
-            readme = f.read()
-        for name, body in (("docs/INTEROP.md", text), ("README.md", readme)):
-            missing = [k for k, _ in kinds_tsv() if "| %s |" % k not in body]
-            if missing:
-                sys.exit("%s lacks kinds: %s" % (name, ", ".join(missing)))
+        missing = [k for k, _ in kinds_tsv() if "| %s |" % k not in text]
+        if missing:
+            sys.exit("docs/INTEROP.md lacks kinds: %s" % ", ".join(missing))
         return
     status = run(ids) if args.run else None
     with open(OUT, "w", encoding="utf-8") as f:
         f.write(render(ids, status))
-    write_readme_table(ids, status)
-    print("wrote %s and the README's table (%d tests)" % (OUT, len(ids)))
+    print("wrote %s (%d tests)" % (OUT, len(ids)))
 
 
 if __name__ == "__main__":

@@ -2,10 +2,14 @@
 
 Fed by announcements on ``ari.announce`` (every server announces each
 minute and whenever anyone publishes on ``ari.ping``).  A member not heard
-from for ``max_age`` seconds (Go: 5 minutes) no longer counts.  Broadcast
+from for ``max_age`` seconds (Go: 5 minutes) no longer counts, and ``nodes()``
+leaves out (forgets) a member that did not answer a ping sent at least
+``answer_window`` seconds ago: a server that stopped is gone from the list
+after the next ping, not five minutes later.  Broadcast
 requests use ``count(app, node)`` to stop waiting as soon as every known
 matching server has answered.  Nothing here blocks except ``wait``.
 """
+import collections
 import logging
 import time
 from typing import NamedTuple
@@ -22,6 +26,8 @@ __all__ = ["Node", "ClusterView", "MAX_AGE"]
 log = logging.getLogger("ariproxy.client.cluster")
 
 MAX_AGE = 300.0
+#: seconds a server has to answer a ping before nodes() forgets it
+ANSWER_WINDOW = 2.0
 
 
 class Node(NamedTuple):
@@ -38,10 +44,13 @@ class Node(NamedTuple):
 class ClusterView:
     """Members seen in announcements; shared by a client and its children."""
 
-    def __init__(self, bus, prefix, max_age=MAX_AGE):
+    def __init__(self, bus, prefix, max_age=MAX_AGE, answer_window=ANSWER_WINDOW):
         self._bus = bus
         self._prefix = prefix
         self.max_age = max_age
+        self.answer_window = answer_window
+        self._pings = collections.deque(maxlen=16)   # monotonic times of our recent pings
+        self._confirmed = None     # a ping whose answers were all waited for (ping(wait=...))
         self._members = {}
         self._changed = GEvent()
         self._sub = None
@@ -53,8 +62,26 @@ class ClusterView:
         self.ping()
 
     def ping(self):
-        """Publish a ping: every live server announces itself at once."""
+        """Publish a ping: every live server announces itself at once.  Returns when it was sent."""
         self._bus.publish(ping_subject(self._prefix), PING_PAYLOAD)
+        sent = time.monotonic()
+        self._pings.append(sent)
+        return sent
+
+    def confirm(self, sent):
+        """Every answer to the ping sent at ``sent`` is in: members silent since then are forgotten."""
+        if self._confirmed is None or sent > self._confirmed:
+            self._confirmed = sent
+
+    def _cutoff(self, now):
+        """Members last heard before this time did not answer a ping they had time to answer."""
+        cutoff = self._confirmed
+        for sent in reversed(self._pings):
+            if now - sent >= self.answer_window:
+                if cutoff is None or sent > cutoff:
+                    cutoff = sent
+                break
+        return cutoff
 
     def _on_announce(self, msg):
         try:
@@ -77,8 +104,18 @@ class ClusterView:
                 del self._members[(n, a)]
 
     def nodes(self, app=None):
-        """Live members (optionally of one application), oldest announcement first."""
+        """Live members (optionally of one application), sorted by application and node.
+
+        Members that did not answer a ping they had ``answer_window`` seconds
+        to answer are forgotten (dropped until they announce again).
+        """
         now = time.monotonic()
+        cutoff = self._cutoff(now)
+        if cutoff is not None:
+            for member, seen in list(self._members.items()):
+                if seen < cutoff:
+                    log.debug("cluster member %s/%s stopped answering pings: forgotten", member[1], member[0])
+                    del self._members[member]
         out = [Node(n, a, now - seen) for (n, a), seen in self._members.items()
                if now - seen <= self.max_age and (app is None or a == app)]
         out.sort(key=lambda m: (m.application, m.node))

@@ -19,19 +19,22 @@ import logging
 import os
 import time
 import uuid
+import weakref
 
+import gevent
 from gevent.pool import Group
 
 from ariproxy import errors
 from ariproxy.bus import Bus
 from ariproxy.errors import HungUp, NotFound, NotImplementedByServer, ProtocolError, Timeout, ValidationError
 from ariproxy.jsonutil import mask_url
-from ariproxy.protocol import (GAP_EVENT, GENERIC_KIND, GENERIC_PAYLOAD_FIELD, GENERIC_SPEC, KINDS, Event, Key,
-                               Request, Response, generic_class, generic_result)
+from ariproxy.protocol import (GAP_EVENT, GENERIC_KIND, GENERIC_PAYLOAD_FIELD, GENERIC_SPEC, KINDS, Key,
+                               Request, Response, check_event_type, generic_class, generic_result)
 from ariproxy.protocol.subjects import (LISTEN_QUEUE_GROUP, dialog_subject, event_pattern, normalize_prefix,
                                         subject as make_subject, validate_token)
 
 from .cluster import ClusterView
+from .event import ClientEvent
 from .events import DEFAULT_QUEUE_SIZE, TERMINAL_EVENTS, Callback, EventRouter, Subscription
 
 __all__ = ["Client", "Listener", "DEFAULT_TIMEOUT", "DEFAULT_RETRIES"]
@@ -68,7 +71,8 @@ class _Connection:
                                                    on_disconnect=self._on_disconnect)
         if self.owns_bus:
             self.bus.connect()
-        self.router = EventRouter(self.bus)
+        self.router = EventRouter(self.bus, decode=lambda raw: ClientEvent.decode_for(raw, self))
+        self.clients = weakref.WeakSet()    # the open clients on this connection (for event handles)
         self.cluster = ClusterView(self.bus, prefix)
         self.cluster.start()
         self.users = 1
@@ -87,6 +91,13 @@ class _Connection:
     def _on_disconnect(self, bus):
         if self._lost_at is None:
             self._lost_at = time.time()
+
+    def live_client(self):
+        """An open client of this connection (handles made from events use it), or None."""
+        for client in list(self.clients):
+            if not client.closed:
+                return client
+        return None
 
     def _on_connect(self, bus):
         # Events published while we were cut off never reach us: say so to every subscription.
@@ -137,8 +148,10 @@ def _takes_client(handler):
 class Listener:
     """``client.listen(handler)``: StasisStart distribution over a NATS queue group.
 
-    Every application instance listening with the same application name and
-    prefix gets each new call exactly once (PROTOCOL.md section 9).  The
+    Every Python instance listening with the same application name and prefix
+    gets each new call exactly once (PROTOCOL.md section 9).  The Go client
+    v5.3.1's ``Listen`` ignores its queue name, so each Go listener also gets
+    every call: do not mix Python and Go listeners on one application.  The
     handler runs in its own greenlet as ``handler(channel, event)``, or
     ``handler(channel, event, client)`` when it takes three arguments (``client``:
     the client it runs under, also ``channel.client``).  See ``Client.listen``
@@ -179,7 +192,7 @@ class Listener:
         if self._closed or b"StasisStart" not in msg.data:
             return
         try:
-            event = Event.decode(msg.data)
+            event = ClientEvent.decode_for(msg.data, self._client._conn)
         except ProtocolError as exc:
             log.warning("listen: undecodable event on %s: %s", msg.subject, exc)
             return
@@ -304,6 +317,7 @@ class Client:
         self.queue_size = queue_size
         self._owned = set()
         self._closed = False
+        self._conn.clients.add(self)
         from .resources import attach_resources
         attach_resources(self)
 
@@ -323,6 +337,7 @@ class Client:
         if self._closed:
             return
         self._closed = True
+        self._conn.clients.discard(self)
         for thing in list(self._owned):
             thing.close()
         self._owned.clear()
@@ -370,11 +385,19 @@ class Client:
         return self._conn.cluster.nodes(app)
 
     def ping(self, wait=0.0, count=None):
-        """Ask every server to announce; optionally block up to ``wait`` seconds for ``count`` members."""
+        """Ask every server to announce; returns ``nodes()``.
+
+        With ``wait`` (seconds) it blocks: until ``count`` members of this
+        client's application answered when ``count`` is given, else for the
+        whole ``wait``, after which servers that did not answer are forgotten.
+        """
         cluster = self._conn.cluster
-        cluster.ping()
+        sent = cluster.ping()
         if wait and count:
             cluster.wait(lambda c: c.count(self.application) >= count, wait)
+        elif wait:
+            gevent.sleep(wait)
+            cluster.confirm(sent)
         return self.nodes()
 
     # -- keys and handles ----------------------------------------------------------
@@ -609,24 +632,30 @@ class Client:
         self._owned.add(sub)
         return sub
 
-    def subscribe(self, *event_types, key=None, queue_size=None):
+    def subscribe(self, *event_types, key=None, queue_size=None, strict=True):
         """A ``Subscription`` to events of ``event_types`` (all when none given).
 
         With ``key`` (a Key, its dict form or a handle) only events about that
-        entity (or, for a key with a dialog, the dialog's events).  Never
-        blocks beyond a NATS write.
+        entity (or, for a key with a dialog, the dialog's events).  Each type
+        must be one of the ARI spec's (``ValidationError`` names the closest,
+        so ``"StasisStrat"`` cannot wait forever); ``strict=False`` lets a
+        newer Asterisk's types through.  Never blocks beyond a NATS write.
         """
+        if strict:
+            for name in event_types:
+                check_event_type(name)
         if key is not None and not isinstance(key, Key):
             key = key.key if isinstance(getattr(key, "key", None), Key) else Key.from_dict(key)  # a handle
         if key is not None and not (key.id or key.dialog):
             key = key if (key.node or key.app) else None
         return self._subscription(event_types, key, queue_size)
 
-    def on(self, event_type, callback, key=None, queue_size=None):
+    def on(self, event_type, callback, key=None, queue_size=None, strict=True):
         """Call ``callback(event)`` for each event of ``event_type`` (a name, a list, or None for all)
-        in a greenlet of its own; returns a closable ``Callback``."""
+        in a greenlet of its own; returns a closable ``Callback``.  Types are checked as in
+        ``subscribe``."""
         types = () if event_type is None else ((event_type,) if isinstance(event_type, str) else tuple(event_type))
-        sub = self.subscribe(*types, key=key, queue_size=queue_size)
+        sub = self.subscribe(*types, key=key, queue_size=queue_size, strict=strict)
         cb = Callback(sub, callback)
         return cb
 
@@ -645,8 +674,9 @@ class Client:
         return self._subscription((), key, terminal=TERMINAL_EVENTS.get(key.kind, ()), backfill=backfill)
 
     def listen(self, handler, queue=LISTEN_QUEUE_GROUP, include_own=False, child=False, on_error="hangup"):
-        """Distribute new calls (StasisStart) among every instance listening with this application:
-        each call reaches exactly one.  ``handler(channel, event)`` (or ``handler(channel, event,
+        """Distribute new calls (StasisStart) among every Python instance listening with this
+        application: each call reaches exactly one of them (and every Go listener, which ignores the
+        queue group).  ``handler(channel, event)`` (or ``handler(channel, event,
         client)``) runs in its own greenlet; never blocks the caller.  Returns a ``Listener``
         (``close()`` it to stop).
 

@@ -24,7 +24,7 @@ import gevent
 from gevent.event import Event as GEvent
 
 from ariproxy.errors import EventGap, ProtocolError, Timeout
-from ariproxy.protocol import GAP_EVENT, Event, gap_event
+from ariproxy.protocol import GAP_EVENT, Event, check_event_type, gap_event
 
 from .entities import destroyed_error, ends_entity, related_entities
 
@@ -161,6 +161,9 @@ class Subscription:
         ``EventGap`` when the server says events may have been lost meanwhile (unless
         ``AriProxyEventGap`` is among ``types``).
         """
+        for name in types:
+            if name not in self.types:   # subscribed with strict=False: a newer type is fine
+                check_event_type(name)
         wanted = frozenset(types)
         deadline = None if timeout is None else gevent.get_hub().loop.now() + timeout
         dialstatus = ""
@@ -311,8 +314,9 @@ class EventRouter:
     the NATS server is a write on the bus connection.
     """
 
-    def __init__(self, bus):
+    def __init__(self, bus, decode=Event.decode):
         self._bus = bus
+        self._decode = decode      # bytes -> Event (the client passes one that gives entity handles)
         self._routes = {}
         self.stats = {"events": 0, "undecodable": 0, "duplicates": 0}
         self._warned_undecodable = False
@@ -360,7 +364,7 @@ class EventRouter:
             self.stats["duplicates"] += 1
             return
         try:
-            event = Event.decode(data)
+            event = self._decode(data)
         except ProtocolError as exc:
             self.stats["undecodable"] += 1
             if not self._warned_undecodable:

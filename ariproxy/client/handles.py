@@ -13,7 +13,7 @@ import logging
 import weakref
 
 from ariproxy.errors import ValidationError
-from ariproxy.protocol import Key
+from ariproxy.protocol import Key, check_event_type
 from ariproxy.protocol.kinds import KINDS, new_id
 
 from .events import TERMINAL_EVENTS
@@ -204,6 +204,8 @@ class Handle:
         For an entity this client created, events that already arrived are
         included, so nothing since the create is missed.
         """
+        for name in event_types:
+            check_event_type(name)
         sub = self._client._subscription(event_types, self._key, queue_size)
         if self._early is not None:
             for event in list(self._early._queue):
@@ -220,8 +222,11 @@ class Handle:
         For an entity this client created, reads its events since the create
         (consuming them), so an event that came before the call is found.
         Raises ``Timeout`` after ``timeout`` seconds, and ``HungUp`` (a channel, with the hangup
-        cause) or ``EntityDestroyed`` when the entity ends before any of ``event_types`` comes.
+        cause) or ``EntityDestroyed`` when the entity ends before any of ``event_types`` comes
+        (``ValidationError`` at once for a type the ARI spec does not have).
         """
+        for name in event_types:
+            check_event_type(name)
         if self._early is not None:
             return self._early.wait(*event_types, timeout=timeout)
         types = event_types

@@ -41,8 +41,18 @@ def sends(kind=None, ari=None, also=()):
 
 
 def registered(cls):
-    """Class decorator: record the tagged methods of ``cls`` in the table."""
+    """Class decorator: record the tagged methods of ``cls`` in the table.
+
+    Methods made by factories (``_command``, ``_lister``, ...) get their real
+    name and qualified name, so ``help()`` and tracebacks read
+    ``Channel.answer(self)`` instead of ``method(self)``.
+    """
     for name, value in vars(cls).items():
+        if callable(value) and getattr(value, "_sends", None) is not None and "<locals>" in getattr(
+                value, "__qualname__", ""):
+            value.__name__ = name
+            value.__qualname__ = "%s.%s" % (cls.__name__, name)
+            value.__module__ = cls.__module__
         for kind, ari in getattr(value, "_sends", ()):
             _ROWS.append(Row(kind, ari, "%s.%s" % (cls.__name__, name), cls))
     return cls

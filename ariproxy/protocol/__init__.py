@@ -22,7 +22,8 @@ from .kinds import KINDS, STAGING_KINDS, AriCall, KindSpec, entity_id, new_id
 from .operations import ARI_OPERATIONS, is_read_operation
 from .generic import (GENERIC_KIND, GENERIC_PAYLOAD_FIELD, GENERIC_SPEC, GenericSpec, generic_class,
                       generic_request, generic_response, generic_result, spec_for)
-from .events import DESTROYING_EVENTS, EVENT_ENTITY_FIELDS, ENTITY_MODELS, Event, event_entity_keys
+from .events import (DESTROYING_EVENTS, EVENT_ENTITIES, EVENT_ENTITY_FIELDS, EVENT_TYPES, ENTITY_MODELS, Event,
+                     check_event_type, closest_event_types, event_entity_keys)
 from .gaps import GAP_EVENT, ari_timestamp, gap_event
 
 __all__ = [
@@ -35,4 +36,5 @@ __all__ = [
     "GenericSpec", "generic_class", "generic_request", "generic_response", "generic_result", "spec_for",
     "Event", "EVENT_ENTITY_FIELDS", "ENTITY_MODELS", "DESTROYING_EVENTS", "event_entity_keys",
     "GAP_EVENT", "ari_timestamp", "gap_event",
+    "EVENT_TYPES", "EVENT_ENTITIES", "check_event_type", "closest_event_types",
 ]

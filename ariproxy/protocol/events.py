@@ -10,12 +10,39 @@ entities the event ends (for dropping dialog bindings).
 
 No I/O.
 """
-from ariproxy.errors import ProtocolError
+import difflib
 
+from ariproxy.errors import ProtocolError, ValidationError
+
+from .event_types import EVENT_ENTITIES, EVENT_TYPES
+from .gaps import GAP_EVENT
 from .messages import Key
 from .wire import dump_json, json_type, load_object
 
-__all__ = ["Event", "EVENT_ENTITY_FIELDS", "ENTITY_MODELS", "DESTROYING_EVENTS", "event_entity_keys"]
+__all__ = ["Event", "EVENT_ENTITY_FIELDS", "ENTITY_MODELS", "DESTROYING_EVENTS", "event_entity_keys",
+           "EVENT_TYPES", "EVENT_ENTITIES", "check_event_type", "closest_event_types"]
+
+_EVENT_TYPE_SET = frozenset(EVENT_TYPES)
+
+
+def closest_event_types(name, n=3):
+    """The spec's event types closest to ``name`` (best first; case-insensitive)."""
+    by_lower = {t.lower(): t for t in EVENT_TYPES}
+    found = difflib.get_close_matches(str(name).lower(), list(by_lower), n=n, cutoff=0.6)
+    return [by_lower[f] for f in found]
+
+
+def check_event_type(name):
+    """Return ``name`` if it is an event type of the ARI spec; else raise ValidationError naming the closest."""
+    if isinstance(name, str) and (name in _EVENT_TYPE_SET or name == GAP_EVENT):
+        return name     # (and ariproxy's own gap marker)
+    if not isinstance(name, str) or not name:
+        raise ValidationError("event type must be a non-empty string, got %r" % (name,), "event_type")
+    close = closest_event_types(name)
+    hint = ("did you mean %s?" % " or ".join(close)) if close else \
+        "known types: %s" % ", ".join(EVENT_TYPES)
+    raise ValidationError("unknown event type %r: %s (a type newer than ariproxy's ARI spec: pass "
+                          "strict=False)" % (name, hint), "event_type")
 
 #: ARI model -> (key kind, how its id is read): ``id``, ``name`` or ``endpoint`` (technology/resource)
 ENTITY_MODELS = {
@@ -165,9 +192,22 @@ def _opt_str(body, name):
     return v
 
 
+#: scalar fields a repr shows when an event has them (the ones that say what happened)
+_REPR_FIELDS = ("dialstatus", "cause", "cause_txt", "digit", "variable", "value", "state", "media_uri",
+                "target_uri", "args", "eventname", "reason", "destination", "dialstring")
+_ENVELOPE = ("type", "application", "asterisk_id", "dialog", "timestamp")
+
+
 class Event:
     """One ARI event: ``type``, envelope (``application``, ``asterisk_id``, ``dialog``,
-    ``timestamp``), ``body`` (the whole event dict) and ``raw`` (the bytes it came as)."""
+    ``timestamp``), ``body`` (the whole event dict) and ``raw`` (the bytes it came as).
+
+    A read-only mapping of the event's fields: ``event["channel"]``, ``"cause" in event``,
+    ``event.get("cause")``, ``list(event)`` / ``event.fields()`` (field names), ``items()``,
+    ``values()``, ``len(event)``.  One exception to the mapping protocol, kept for the
+    server's and the client's routing: ``event.keys()`` returns the Keys of the entities
+    the event references (also as ``event.entity_keys()``), not the field names.
+    """
 
     __slots__ = ("type", "application", "asterisk_id", "dialog", "timestamp", "body", "raw", "_keys")
 
@@ -197,14 +237,61 @@ class Event:
         return cls(body, raw)
 
     def __repr__(self):
-        return "Event(%s, app=%r, node=%r%s)" % (self.type, self.application, self.asterisk_id,
-                                                  ", dialog=%r" % self.dialog if self.dialog else "")
+        parts = [self.type]
+        for key in self.keys():
+            parts.append("%s=%s" % (key.kind, key.id))
+        channel = self.body.get("channel")
+        if isinstance(channel, dict) and isinstance(channel.get("state"), str):
+            parts.append("channel_state=%s" % channel["state"])
+        for name in _REPR_FIELDS:
+            value = self.body.get(name)
+            if value is not None and value != "" and not isinstance(value, dict):
+                text = repr(value) if not isinstance(value, (int, float)) else str(value)
+                parts.append("%s=%s" % (name, text if len(text) <= 40 else text[:37] + "..."))
+        if self.asterisk_id:
+            parts.append("node=%s" % self.asterisk_id)
+        if self.application:
+            parts.append("app=%s" % self.application)
+        if self.dialog:
+            parts.append("dialog=%s" % self.dialog)
+        return "<Event %s>" % " ".join(parts)
 
+    # -- read-only mapping of the fields ------------------------------------------
     def __getitem__(self, name):
         return self.body[name]
 
     def get(self, name, default=None):
+        """The field ``name``, or ``default``."""
         return self.body.get(name, default)
+
+    def __contains__(self, name):
+        return name in self.body
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def __len__(self):
+        return len(self.body)
+
+    def fields(self):
+        """The event's field names (what iterating the event gives)."""
+        return list(self.body)
+
+    def items(self):
+        """(field, value) pairs."""
+        return self.body.items()
+
+    def values(self):
+        """The field values."""
+        return self.body.values()
+
+    def to_dict(self):
+        """A copy of the event's fields as a plain dict."""
+        return dict(self.body)
+
+    def entity_keys(self):
+        """Keys of every entity the event references (same as ``keys()``)."""
+        return self.keys()
 
     def keys(self):
         """Keys (node = asterisk_id, app = application) of every entity the event references."""

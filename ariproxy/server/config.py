@@ -30,7 +30,8 @@ from urllib.parse import urlsplit
 from ..jsonutil import mask_url
 
 __all__ = ["Config", "ConfigError", "OPTIONS", "Option", "load_config", "build_parser",
-           "DEFAULT_CONFIG_PATHS", "DEFAULT_NATS_URL", "DEFAULT_ARI_URL", "mask_secrets"]
+           "DEFAULT_CONFIG_PATHS", "DEFAULT_NATS_URL", "DEFAULT_ARI_URL", "mask_secrets", "config_warnings",
+           "NO_ARI_MESSAGE", "EMBEDDED_APPLICATION"]
 
 DEFAULT_CONFIG_PATHS = ("/etc/ari-proxy.conf", "~/.ari-proxy.conf")
 # Where NATS is looked for when none is configured (nats.go's DefaultURL).
@@ -38,10 +39,12 @@ DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 # Where ARI is looked for when none is configured and embedded mode is off (the Go default).
 DEFAULT_ARI_URL = "http://127.0.0.1:8088/ari"
 
+#: the application embedded mode serves unless one is configured
+EMBEDDED_APPLICATION = "demo"
+
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 REST_TRANSPORTS = ("auto", "websocket", "http")
 HTTP_CLIENTS = ("requests", "native")
-EMBEDDED_MODES = ("auto", "off")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -57,7 +60,7 @@ class Option:
     """One setting: INI ``section``/``key``, type, default, environment names and CLI flag."""
 
     def __init__(self, section, key, type, default, help, env=(), flag=None, secret=False,
-                 short=None, metavar=None, choices=None):
+                 short=None, metavar=None, choices=None, aliases=()):
         self.section = section
         self.key = key
         self.type = type              # str, int, float, bool
@@ -69,6 +72,7 @@ class Option:
         self.secret = secret
         self.metavar = metavar
         self.choices = choices
+        self.aliases = tuple(aliases)     # more long flags for the same option (e.g. --demo)
 
     def __repr__(self):
         return "<Option %s.%s>" % (self.section, self.key)
@@ -77,7 +81,7 @@ class Option:
 OPTIONS = [
     # [ari]
     Option("ari", "ari_url", str, None,
-           "ARI base URL including /ari, e.g. http://127.0.0.1:8088/ari (unset: embedded simulator)",
+           "ARI base URL including /ari, e.g. http://127.0.0.1:8088/ari (required unless --embedded)",
            env=("ARI_HTTP_URL",), metavar="URL"),
     Option("ari", "ari_ws_url", str, None,
            "ARI events websocket URL (default: derived from ari_url, ws://HOST:PORT/ari/events)",
@@ -96,7 +100,7 @@ OPTIONS = [
     # [nats]
     Option("nats", "nats_url", str, None,
            "NATS server URL(s), comma separated, user:pass@ or token@ allowed "
-           "(unset: %s, else an embedded nats-server)" % DEFAULT_NATS_URL,
+           "(unset: %s; with --embedded: a bundled nats-server on a free port)" % DEFAULT_NATS_URL,
            env=("NATS_URL", "MESSAGEBUS_URL"), metavar="URL"),
     Option("nats", "prefix", str, "ari.", "NATS subject prefix (ends with a dot)",
            env=("NATS_PREFIX",), metavar="PREFIX"),
@@ -117,10 +121,12 @@ OPTIONS = [
     Option("daemon", "log_file", str, None, "log to this file (reopened on SIGHUP)", metavar="PATH"),
     Option("daemon", "syslog", bool, False, "log to syslog (daemon facility)"),
     Option("daemon", "log_level", str, "info", "log level", choices=LOG_LEVELS),
-    Option("daemon", "embedded", str, "auto",
-           "auto: start a simulated Asterisk when no ARI URL is configured and a bundled "
-           "nats-server when no NATS URL is configured and none answers at %s; off: never"
-           % DEFAULT_NATS_URL, choices=EMBEDDED_MODES),
+    Option("daemon", "embedded", bool, False,
+           "demo mode: serve a SIMULATED Asterisk (in place of ari_url) and, unless nats_url is set, "
+           "a bundled nats-server on a free loopback port; never for production "
+           "(the init script and the systemd unit pass --no-embedded)", aliases=("--demo",)),
+    Option("daemon", "demo_call", bool, True,
+           "with --embedded: place one demo call through the proxy once serving and print its events"),
     Option("daemon", "sim_port", int, 0, "loopback port of the embedded simulator (0: a free port)",
            metavar="PORT"),
     Option("daemon", "embedded_nats_port", int, 0,
@@ -144,6 +150,9 @@ def _convert(option, raw, source):
     """Text (or an already typed value) -> the option's type; ConfigError naming the source."""
     if raw is None:
         return None
+    if option.key == "embedded" and str(raw).strip().lower() == "auto":
+        raise ConfigError("embedded (from %s): 'auto' is gone: a simulated Asterisk now runs only when asked "
+                          "(embedded = true, --embedded); set ari_url for a real Asterisk" % source)
     try:
         if option.type is bool:
             value = raw if isinstance(raw, bool) else _parse_bool(raw)
@@ -311,6 +320,68 @@ def validate(cfg):
             raise ConfigError("%s (from %s): not a port number: %r" % (key, src[key], v[key]))
     if cfg.daemon and cfg.foreground:
         raise ConfigError("--daemon and --foreground exclude each other")
+    if v["embedded"] and v["ari_url"] is not None:
+        raise ConfigError("embedded (from %s) serves a simulated Asterisk, but ari_url is set (from %s): "
+                          "drop one of them" % (src["embedded"], src["ari_url"]))
+
+
+# -- what would surprise an operator ------------------------------------
+
+#: clients (Python and Go) forget a server not heard from for this long (seconds)
+CLIENT_MEMBER_MAX_AGE = 300.0
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+NO_ARI_MESSAGE = (
+    "no Asterisk configured: set ari_url (flag --ari-url, environment ARI_HTTP_URL, or [ari] ari_url in "
+    "the config file) to the ARI base URL, e.g. http://127.0.0.1:8088/ari, with ari_username/ari_password. "
+    "To try ariproxy without an Asterisk, run the demo: `make run`, or `ari-proxy --embedded` "
+    "(a simulated Asterisk and a bundled nats-server, on loopback).")
+
+
+def _host(url):
+    try:
+        return urlsplit(url.split(",")[0].strip()).hostname or ""
+    except ValueError:
+        return ""
+
+
+def config_warnings(cfg, dev_log="/dev/log"):
+    """Human-readable warnings about settings that are valid but may surprise an operator."""
+    v, src = cfg.values, cfg.sources
+    out = []
+    if v["embedded"]:
+        out.append("embedded is on (%s): a SIMULATED Asterisk is served, not a real one; for trying things "
+                   "out only" % src["embedded"])
+    elif v["ari_url"] is None:
+        out.append("ari_url is not set: the daemon will refuse to start (%s)" % NO_ARI_MESSAGE)
+    else:
+        if v["ari_password"] == "asterisk" and _host(v["ari_url"]) not in _LOOPBACK_HOSTS:
+            out.append("ari_password is the sample password 'asterisk' (%s) for a non-local Asterisk at %s"
+                       % (src["ari_password"], mask_url(v["ari_url"])))
+        if v["ari_url"].startswith("http://") and _host(v["ari_url"]) not in _LOOPBACK_HOSTS:
+            out.append("ari_url %s is plain http to another host: the ARI password crosses the network "
+                       "in clear" % mask_url(v["ari_url"]))
+    if v["nats_url"] is None and not v["embedded"]:
+        out.append("nats_url is not set: using %s (nats.go's default); set it to your NATS cluster"
+                   % DEFAULT_NATS_URL)
+    if v["prefix"] != "ari.":
+        out.append("prefix is %r (%s): Go ari-proxy servers and clients always use 'ari.' and will not "
+                   "see this server" % (v["prefix"], src["prefix"]))
+    if v["announce_interval"] > CLIENT_MEMBER_MAX_AGE:
+        out.append("announce_interval %gs (%s) is longer than the %gs after which clients forget a server"
+                   % (v["announce_interval"], src["announce_interval"], CLIENT_MEMBER_MAX_AGE))
+    if v["log_level"] == "debug":
+        out.append("log_level is debug (%s): every request is logged" % src["log_level"])
+    if cfg.daemon and not v["log_file"] and not os.path.exists(dev_log):
+        out.append("--daemon without log_file and no syslog socket (%s): logs go to a fallback file "
+                   "(printed at start)" % dev_log)
+    if v["syslog"] and not os.path.exists(dev_log):
+        out.append("syslog is on but %s does not exist (a container?): syslog records may go nowhere"
+                   % dev_log)
+    if v["max_concurrent"] > 10000:
+        out.append("max_concurrent %d (%s) is very high: each request in flight holds a greenlet and a "
+                   "socket" % (v["max_concurrent"], src["max_concurrent"]))
+    return out
 
 
 # -- sources -------------------------------------------------------------
@@ -320,8 +391,8 @@ def build_parser(prog="ari-proxy"):
     parser = argparse.ArgumentParser(
         prog=prog, description="Asterisk ARI <-> NATS proxy server (ari-proxy v5 compatible).",
         epilog="Precedence: built-in defaults < INI file < environment < flags. "
-               "With no ARI URL a simulated Asterisk is started, with no reachable NATS "
-               "a bundled nats-server (see --embedded).")
+               "An ARI URL is required; --embedded (or --demo, what `make run` does) serves a "
+               "simulated Asterisk and a bundled nats-server instead, for trying ariproxy out.")
     parser.add_argument("-c", "--config", metavar="PATH",
                         help="INI file (default: $ARIPROXY_CONFIG, else the first of %s that exists)"
                         % ", ".join(DEFAULT_CONFIG_PATHS))
@@ -337,7 +408,7 @@ def build_parser(prog="ari-proxy"):
     parser.add_argument("--ping", action="store_true",
                         help="ask every server on NATS to announce itself, print the announcements and exit")
     for option in OPTIONS:
-        flags = [option.flag] + ([option.short] if option.short else [])
+        flags = [option.flag] + list(option.aliases) + ([option.short] if option.short else [])
         if option.type is bool:
             parser.add_argument(*flags, dest=option.key, action="store_const", const=True,
                                 default=None, help=option.help)
@@ -439,6 +510,9 @@ def load_config(argv=None, environ=None, search_paths=DEFAULT_CONFIG_PATHS, args
             values[key] = value
             sources[key] = source
 
+    if values["embedded"] and sources["application"] == "default":
+        values["application"] = EMBEDDED_APPLICATION    # what the README's client example uses
+        sources["application"] = "default (embedded)"
     cfg = Config(values, sources, config_path=path,
                  daemon=bool(getattr(args, "daemon", False)),
                  foreground=bool(getattr(args, "foreground", False)))

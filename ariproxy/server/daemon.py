@@ -8,8 +8,12 @@ returns 1), starts what embedded mode needs (:mod:`.embedded`), runs
 :class:`ariproxy.server.Server` until SIGTERM/SIGINT, then stops it
 gracefully and exits 0.
 
+Without an ARI URL the daemon refuses to start (exit 2) unless ``--embedded``
+(alias ``--demo``) asks for the demo: a simulated Asterisk, a bundled
+nats-server unless a NATS URL is set, and one demo call once serving.
+
 Exit status: 0 after a signal-initiated stop (and for ``--check-config``,
-``--version``); 1 for runtime failures (pidfile held by a live process,
+``--version``); 1 for runtime failures (pidfile held by a live ari-proxy,
 embedded service failed, server failed, or the server asked to exit because
 Asterisk's entity id changed with ``exit_on_entity_change``); 2 for an
 invalid configuration or command line.
@@ -37,7 +41,8 @@ from gevent.event import Event  # noqa: E402
 
 from .. import __version__  # noqa: E402
 from ..jsonutil import mask_url  # noqa: E402
-from .config import DEFAULT_NATS_URL, ConfigError, build_parser, load_config  # noqa: E402
+from .config import (DEFAULT_NATS_URL, NO_ARI_MESSAGE, ConfigError, build_parser, config_warnings,  # noqa: E402
+                     load_config)
 
 __all__ = ["main", "Daemon", "PidFile", "PidFileError", "setup_logging", "daemonize", "sd_notify", "ping"]
 
@@ -49,6 +54,11 @@ EXIT_CONFIG = 2
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 SYSLOG_FORMAT = "ari-proxy[%(process)d]: %(levelname)s %(name)s: %(message)s"
+#: the local syslog socket; ARIPROXY_SYSLOG_SOCKET names another (containers that mount one elsewhere)
+DEV_LOG = os.environ.get("ARIPROXY_SYSLOG_SOCKET") or "/dev/log"
+#: where ``--daemon`` logs when neither log_file nor a syslog socket is there (first writable wins)
+FALLBACK_LOG_FILES = ("/var/log/ari-proxy.log", "~/.ari-proxy.log",
+                      os.path.join(tempfile.gettempdir(), "ari-proxy-%d.log" % os.getuid()))
 # ARI's documented default password; redacting it would mangle every "asterisk" in the log.
 _PUBLIC_SECRETS = {"asterisk"}
 
@@ -60,6 +70,8 @@ class PidFileError(RuntimeError):
 
 
 def _pid_alive(pid):
+    if pid <= 0:
+        return False      # kill(0 or -1, 0) would ask about a whole process group
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -67,6 +79,35 @@ def _pid_alive(pid):
     except PermissionError:   # alive, owned by someone else
         return True
     return True
+
+
+def looks_like_ari_proxy(argv):
+    """True when a command line (list of str) runs the ari-proxy daemon (script or ``-m`` module)."""
+    for arg in argv[:4]:
+        if os.path.basename(arg) == "ari-proxy" or arg == "ariproxy.server.daemon":
+            return True
+    return False
+
+
+def pid_is_ari_proxy(pid):
+    """True when ``pid`` is a live ari-proxy process (its ``/proc/PID/cmdline`` says so).
+
+    A live pid running anything else (the pid was reused after a crash) is not
+    ours.  Without ``/proc`` (not Linux) a live pid is taken as ours.
+    """
+    if not _pid_alive(pid):
+        return False
+    if not os.path.isdir("/proc/self"):
+        return True
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True   # cannot tell: do not risk a second instance
+    argv = [a.decode("utf-8", "replace") for a in raw.split(b"\0") if a]
+    return looks_like_ari_proxy(argv)
 
 
 class PidFile:
@@ -82,17 +123,18 @@ class PidFile:
         self.pid = None
 
     def read(self):
-        """The PID in the file, or None when missing or unreadable."""
+        """The PID in the file, or None when missing, unreadable or not a positive number."""
         try:
             with open(self.path) as f:
-                return int(f.read().strip() or "0") or None
+                pid = int(f.read().strip() or "0")
         except (OSError, ValueError):
             return None
+        return pid if pid > 0 else None
 
     def check(self):
-        """Raise PidFileError if a live process other than this one holds the file."""
+        """Raise PidFileError if a live ari-proxy process other than this one holds the file."""
         pid = self.read()
-        if pid is not None and pid != os.getpid() and _pid_alive(pid):
+        if pid is not None and pid != os.getpid() and pid_is_ari_proxy(pid):
             raise PidFileError("already running as pid %d (pidfile %s)" % (pid, self.path))
 
     def acquire(self):
@@ -111,7 +153,7 @@ class PidFile:
                 self.check()
                 stale = self.read()
                 os.replace(tmp, self.path)
-                log.warning("replaced stale pidfile %s (pid %s is not running)", self.path, stale)
+                log.warning("replaced stale pidfile %s (pid %s is not a running ari-proxy)", self.path, stale)
         finally:
             try:
                 os.unlink(tmp)
@@ -195,7 +237,7 @@ def setup_logging(cfg, stderr=True, logger=None, syslog_address=None):
         handlers.append(handler)
         files.append(handler)
     if cfg.syslog or (cfg.daemon and not cfg.log_file):
-        address = syslog_address or ("/dev/log" if os.path.exists("/dev/log") else ("localhost", 514))
+        address = syslog_address or (DEV_LOG if os.path.exists(DEV_LOG) else ("localhost", 514))
         handler = logging.handlers.SysLogHandler(address=address,
                                                  facility=logging.handlers.SysLogHandler.LOG_DAEMON)
         handler.setFormatter(logging.Formatter(SYSLOG_FORMAT))
@@ -208,6 +250,18 @@ def setup_logging(cfg, stderr=True, logger=None, syslog_address=None):
         handler.addFilter(redactor)
         root.addHandler(handler)
     return files
+
+
+def fallback_log_file(candidates=FALLBACK_LOG_FILES):
+    """The first of ``candidates`` that can be opened for appending (created if need be), or None."""
+    for path in candidates:
+        path = os.path.abspath(os.path.expanduser(path))
+        try:
+            open(path, "a").close()
+        except OSError:
+            continue
+        return path
+    return None
 
 
 # -- detaching -------------------------------------------------------------
@@ -311,6 +365,17 @@ class Daemon:
             except PidFileError as e:
                 sys.stderr.write("ari-proxy: %s\n" % e)
                 return EXIT_FAILURE
+        if cfg.daemon and not cfg.log_file and not os.path.exists(DEV_LOG):
+            # detached, stderr is gone and there is no syslog to take the records: never log to nothing
+            path = fallback_log_file()
+            if path is None:
+                sys.stderr.write("ari-proxy: --daemon without log_file, no syslog socket at %s, and none of "
+                                 "%s is writable: set --log-file\n" % (DEV_LOG, ", ".join(FALLBACK_LOG_FILES)))
+                return EXIT_FAILURE
+            cfg.values["log_file"] = path
+            cfg.sources["log_file"] = "fallback (no syslog socket at %s)" % DEV_LOG
+            sys.stderr.write("ari-proxy: no syslog socket at %s and no log_file set: logging to %s\n"
+                             % (DEV_LOG, path))
         if cfg.log_file:
             try:   # fail here, where the user still sees stderr
                 open(cfg.log_file, "a").close()
@@ -404,6 +469,18 @@ class Daemon:
         log.info("try: %s   (asks every server to announce itself)", hint)
         sd_notify("READY=1\nSTATUS=serving %s as node %s\nMAINPID=%d"
                   % (kwargs["application"], self.server.node, os.getpid()))
+        if self.cfg.embedded:
+            self._demo(kwargs)
+
+    def _demo(self, kwargs):
+        """Embedded mode: the demo call (unless demo_call is off), then the commands to try, on stdout."""
+        from .. import demo
+        if self.cfg.demo_call:
+            try:
+                demo.demo_call(kwargs["nats_url"], kwargs["application"], kwargs["prefix"])
+            except Exception as e:   # the demo is a show: the proxy keeps serving whatever happens to it
+                log.error("demo call failed: %s: %s", type(e).__name__, e)
+        demo.next_steps(kwargs["nats_url"], kwargs["application"], self.server.node)
 
     # -- stopping --------------------------------------------------------
 
@@ -461,8 +538,12 @@ def _self_command():
 
 # -- ping ------------------------------------------------------------------
 
-def ping(cfg, timeout=1.0, out=None):
-    """Publish ``<prefix>ping``, print each announcement received within ``timeout``; 0 if any came."""
+def ping(cfg, timeout=1.0, out=None, application=None):
+    """Publish ``<prefix>ping``, print each announcement received within ``timeout``.
+
+    With ``application`` only that application's servers are printed and
+    count.  Returns 0 when at least one (matching) server answered, else 1.
+    """
     from ..bus import Bus
     from ..jsonutil import loads
     out = out or sys.stdout
@@ -479,10 +560,13 @@ def ping(cfg, timeout=1.0, out=None):
     def on_announce(msg):
         try:
             body = loads(msg.data)
-            seen.append((body.get("node") or body.get("asterisk"), body.get("application")))
+            entry = (body.get("node") or body.get("asterisk"), body.get("application"))
         except Exception:
-            seen.append(("?", msg.data[:80]))
-        done.set()
+            entry = ("?", msg.data[:80])
+        if entry not in seen:
+            seen.append(entry)
+        if application is None or entry[1] == application:
+            done.set()
 
     try:
         bus.subscribe(cfg.prefix + "announce", on_announce)
@@ -492,10 +576,17 @@ def ping(cfg, timeout=1.0, out=None):
         gevent.sleep(min(0.2, timeout))   # later servers' announcements, after the first arrived
     finally:
         bus.close()
-    for node, app in seen:
+    shown = [(node, app) for node, app in seen if application is None or app == application]
+    for node, app in shown:
         out.write("node %s application %s\n" % (node, app))
-    if not seen:
-        sys.stderr.write("ari-proxy: no announcement on %s within %.1fs\n" % (mask_url(url), timeout))
+    if not shown:
+        if application is not None and seen:
+            sys.stderr.write("ari-proxy: no server of application %s answered on %s within %.1fs (%d of "
+                             "other applications did: %s)\n"
+                             % (application, mask_url(url), timeout, len(seen),
+                                ", ".join(sorted({str(app) for _, app in seen}))))
+        else:
+            sys.stderr.write("ari-proxy: no announcement on %s within %.1fs\n" % (mask_url(url), timeout))
         return EXIT_FAILURE
     return EXIT_OK
 
@@ -516,11 +607,23 @@ def main(argv=None):
         return EXIT_CONFIG
     if args.check_config:
         sys.stdout.write(cfg.describe())
+        for warning in config_warnings(cfg, DEV_LOG):
+            sys.stderr.write("ari-proxy: warning: %s\n" % warning)
         return EXIT_OK
     if args.ping:
-        return ping(cfg)
+        # the application filters only when some source named one (the built-in default does not)
+        app = cfg.application if not cfg.sources["application"].startswith("default") else None
+        return ping(cfg, application=app)
+    if not cfg.embedded and cfg.ari_url is None:
+        sys.stderr.write("ari-proxy: %s\n" % NO_ARI_MESSAGE)
+        return EXIT_CONFIG
     return Daemon(cfg).run()
 
 
-if __name__ == "__main__":
+def console_main():
+    """Console-script entry point (``ari-proxy``)."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    console_main()

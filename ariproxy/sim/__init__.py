@@ -22,7 +22,14 @@ until ``accept_connections()``), ``restart(entity_id=None)``, ``set_delay(ms)``,
 ``ariproxy.sim.server``).  Command line: ``python -m ariproxy.sim --port 8088
 --app demo --entity-id 02:fc:00:00:00:01``.
 """
+import os
+
 from .model import Fault
 from .server import Simulator, supports_rest_over_ws
 
-__all__ = ["Simulator", "Fault", "supports_rest_over_ws"]
+__all__ = ["Simulator", "Fault", "supports_rest_over_ws", "random_entity_id"]
+
+
+def random_entity_id():
+    """A fresh locally administered unicast MAC address (``02:xx:xx:xx:xx:xx``): one entity id per simulator."""
+    return "02:" + ":".join("%02x" % b for b in os.urandom(5))

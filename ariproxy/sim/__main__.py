@@ -14,7 +14,7 @@ import sys  # noqa: E402
 import gevent  # noqa: E402
 from gevent.event import Event  # noqa: E402
 
-from ariproxy.sim import Simulator  # noqa: E402
+from ariproxy.sim import Simulator, random_entity_id  # noqa: E402
 
 
 def main(argv=None):
@@ -24,7 +24,8 @@ def main(argv=None):
     parser.add_argument("--app", action="append", default=[],
                         help="application name the caller intends to use (informational; apps register "
                              "when a websocket connects)")
-    parser.add_argument("--entity-id", default="02:fc:00:00:00:01")
+    parser.add_argument("--entity-id", default=None,
+                        help="Asterisk entity id (default: a random 02:xx:xx:xx:xx:xx, one per simulator)")
     parser.add_argument("--username", default="asterisk")
     parser.add_argument("--password", default="asterisk")
     parser.add_argument("--version", default="22.10.1", help="Asterisk version to advertise")
@@ -41,6 +42,8 @@ def main(argv=None):
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     endpoints = [tuple(e.split("/", 1)) for e in args.endpoint if "/" in e]
+    if args.entity_id is None:
+        args.entity_id = random_entity_id()
     sim = Simulator(host=args.host, port=args.port, entity_id=args.entity_id, username=args.username,
                     password=args.password, version=args.version, playback_duration=args.playback_duration,
                     media_scale=args.media_scale, endpoints=endpoints,
