@@ -56,7 +56,7 @@ class Subscription:
     """
 
     __slots__ = ("types", "key", "subject", "_router", "_queue", "_ready", "_closed", "_owner",
-                 "dropped", "_warned", "maxsize", "_terminal", "__weakref__")
+                 "dropped", "delivered", "_warned", "maxsize", "_terminal", "__weakref__")
 
     def __init__(self, router, subject, types=(), key=None, maxsize=DEFAULT_QUEUE_SIZE, owner=None,
                  terminal=()):
@@ -65,6 +65,7 @@ class Subscription:
         self.subject = subject
         self.maxsize = maxsize
         self.dropped = 0
+        self.delivered = 0      # events queued for the reader (``client.stats()``)
         self._router = router
         self._queue = collections.deque()
         self._ready = None  # a gevent Event, made when a reader first has to wait (keeps idle ones small)
@@ -98,6 +99,7 @@ class Subscription:
                 log.warning("%r is full (%d events): dropping the oldest; read faster or raise queue_size",
                             self, self.maxsize)
         self._queue.append(event)
+        self.delivered += 1
         if self._ready is not None:
             self._ready.set()
         if event.type in self._terminal:
