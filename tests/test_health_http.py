@@ -184,3 +184,22 @@ def test_addresses():
     assert parse_address("127.0.0.1:9180") == ("127.0.0.1", 9180)
     assert parse_address("[::1]:9180") == ("::1", 9180)
     assert parse_address(":9180") == ("0.0.0.0", 9180)
+
+
+def test_without_prometheus_client_only_asking_for_metrics_fails(monkeypatch, nats_server):
+    import sys
+    monkeypatch.setitem(sys.modules, "prometheus_client", None)     # import fails as if not installed
+    with pytest.raises(errors.ValidationError, match=r"prometheus-client.*ariproxy\[metrics\]"):
+        Server(nats_url=nats_server.url, http=HTTP)
+    assert Server(nats_url=nats_server.url, http=HTTP, metrics=False).observer is None
+    assert Server(nats_url=nats_server.url).http is None
+
+
+def test_http_option_in_the_config():
+    from ariproxy.server.config import ConfigError, load_config
+    cfg = load_config(["--no-config", "--http", "127.0.0.1:9180", "--no-metrics"], environ={})
+    assert cfg.server_kwargs()["http"] == "127.0.0.1:9180" and cfg.server_kwargs()["metrics"] is False
+    assert load_config(["--no-config"], environ={"ARIPROXY_HTTP": ":9181"}).http == ":9181"
+    assert load_config(["--no-config"], environ={}).server_kwargs()["http"] is None
+    with pytest.raises(ConfigError, match="http .*HOST:PORT"):
+        load_config(["--no-config", "--http", "9180"], environ={})

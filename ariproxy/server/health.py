@@ -94,6 +94,8 @@ def readiness(server):
     if health.up("nats") and (bus is None or not bus.connected):
         # The bus noticed the drop; its on_disconnect callback has not run yet.
         health.mark("nats", False, "connection lost")
+    if health.up("ari_events") and not server.ari_connected:
+        health.mark("ari_events", False, "the events websocket closed")
     down = health.down()
     state = server.state
     ready = state == "serving" and not down
