@@ -1,7 +1,7 @@
 """The cost of metrics: two ari-proxy servers, metrics on and off, side by side in one run.
 
 Starts, each in its own process (stopped by PID at the end): a nats-server,
-a simulator, a server with ``http=127.0.0.1:<free port>`` and metrics on
+a simulator (``python -m ariproxy.sim``), a server with ``http=127.0.0.1:<free port>`` and metrics on
 (application ``bench-on``) and one without the HTTP listener (``bench-off``),
 both with REST over the websocket (the fastest path, where a fixed per-request
 cost weighs most).  This process only measures: 20 concurrent callers per
@@ -24,6 +24,7 @@ monkey.patch_all()
 import argparse  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
+import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -44,20 +45,6 @@ CONCURRENCY = 20
 
 
 # -- child processes ------------------------------------------------------------------------------
-
-def serve_sim(port):
-    """``--serve-sim PORT``: a simulator until SIGTERM."""
-    from gevent.event import Event
-    from ariproxy.sim import Simulator
-    sim = Simulator(port=port, entity_id=ENTITY_ID)
-    sim.start()
-    done = Event()
-    gevent.signal_handler(signal.SIGTERM, done.set)
-    print("ready", flush=True)
-    done.wait()
-    sim.stop()
-    return 0
-
 
 def serve_proxy(ari_url, nats_url, app, http):
     """``--serve-proxy``: one Server (``http`` "-" for none) until SIGTERM."""
@@ -80,12 +67,25 @@ def serve_proxy(ari_url, nats_url, app, http):
 
 
 class Child:
-    """A child process that prints ``ready`` once it serves; stopped by PID."""
+    """A child process (this script with ``args``, or ``command``); stopped by PID.
 
-    def __init__(self, args, what):
+    Ready when it prints ``ready``, or, given ``port``, when that loopback port accepts connections.
+    """
+
+    def __init__(self, args, what, command=None, port=None):
         self.what = what
-        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__)] + args, stdout=subprocess.PIPE,
+        command = command or [sys.executable, os.path.abspath(__file__)]
+        self.proc = subprocess.Popen(command + args, stdout=subprocess.PIPE if port is None else subprocess.DEVNULL,
+                                     stderr=None if port is None else subprocess.DEVNULL,
                                      stdin=subprocess.DEVNULL, text=True)
+        if port is not None:
+            deadline = time.monotonic() + 20
+            while not _accepts(port):
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("%s did not start" % what)
+                gevent.sleep(0.05)
+            return
         line = self.proc.stdout.readline().strip()
         if not line.startswith("ready"):
             self.stop()
@@ -98,13 +98,23 @@ class Child:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        """SIGTERM (a graceful stop), SIGKILL after 10 s; by the child's PID."""
+        if self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+def _accepts(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
 
 
 # -- measuring ----------------------------------------------------------------------------------
@@ -175,11 +185,8 @@ def main(argv=None):
     parser.add_argument("--scrape-every", type=float, default=1.0, help="seconds between scrapes (default 1)")
     parser.add_argument("--calibrate", action="store_true",
                         help="A/A run: metrics off on both servers (how far apart two equal servers measure)")
-    parser.add_argument("--serve-sim", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-proxy", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve_sim is not None:
-        return serve_sim(args.serve_sim)
     if args.serve_proxy:
         return serve_proxy(*args.serve_proxy)
 
@@ -189,7 +196,8 @@ def main(argv=None):
     children = []
     try:
         sim_port, http_port = free_port(), free_port()
-        children.append(Child(["--serve-sim", str(sim_port)], "simulator"))
+        children.append(Child(["-m", "ariproxy.sim", "--port", str(sim_port), "--entity-id", ENTITY_ID],
+                              "simulator", command=[sys.executable], port=sim_port))
         ari_url = "http://127.0.0.1:%d/ari" % sim_port
         http = "127.0.0.1:%d" % http_port
         server_on = Child(["--serve-proxy", ari_url, nats.url, "bench-on", "-" if args.calibrate else http],

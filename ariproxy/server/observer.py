@@ -141,17 +141,18 @@ class RequestObserver:
         return counting_forward
 
 
+# error text prefix -> outcome label (anything else with an error: "error")
+_ERROR_OUTCOMES = (("bad request", "bad_request"), ("timeout", "timeout"), ("ARI connection is down", "ari_down"))
+
+
 def _outcome(error):
     if not error:
         return "ok"
     if error == NOT_IMPLEMENTED:
         return "not_implemented"
-    if error.startswith("bad request"):
-        return "bad_request"
-    if error.startswith("timeout"):
-        return "timeout"
-    if error.startswith("ARI connection is down"):
-        return "ari_down"
+    for prefix, outcome in _ERROR_OUTCOMES:
+        if error.startswith(prefix):
+            return outcome
     return "error"
 
 
