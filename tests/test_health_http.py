@@ -69,6 +69,12 @@ def test_health_and_ready_answer_200_while_serving(web):
     assert all(c["up"] for c in body["components"].values())
     assert "down" not in body
     assert get(web.server.http.url + "/nope")[0] == 404
+    post = urllib.request.Request(web.server.http.url + "/health", data=b"x", method="POST")
+    try:
+        urllib.request.urlopen(post, timeout=5)
+        raise AssertionError("POST was accepted")
+    except urllib.error.HTTPError as e:
+        assert e.code == 405 and e.headers.get("Allow") == "GET, HEAD"
 
 
 def test_ready_is_503_while_the_ari_websocket_is_down_and_200_when_back(web):
