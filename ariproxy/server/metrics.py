@@ -12,7 +12,8 @@ version, REST transport, instance), ``up{component}`` and ``ready``,
 ``requests_total{kind,outcome}``, ``request_duration_seconds{class}``,
 ``ari_call_duration_seconds{transport}``, ``events_published_total{type}``,
 ``dialog_events_published_total``, ``event_errors_total``,
-``event_gaps_total``, ``events_suspected_lost_total``,
+``event_gaps_total``, ``gap_markers_published_total``, ``events_suspected_lost_total``,
+``ari_pong_timeouts_total``, ``ari_disconnects_total``, ``events_backlog_bytes``,
 ``dialog_entities``, ``dialog_bindings_evicted_total``,
 ``nats_reconnects_total``, ``ari_reconnects_total``,
 ``dropped_messages_total``, ``requests_in_flight``,
@@ -20,6 +21,9 @@ version, REST transport, instance), ``up{component}`` and ``ready``,
 ``nats_messages_total{direction}``.
 """
 from ariproxy import __version__, errors
+
+# Counter names of srv.stats read with .get(): the events work names them ari_gaps, events_unpublished,
+# ari_pong_timeouts, ari_disconnects, events_backlog, ari_reconnects (older names as fallbacks).
 
 __all__ = ["require", "available", "ServerCollector", "registry_for", "render", "CONTENT_TYPE"]
 
@@ -116,9 +120,18 @@ class ServerCollector:
             (Counter, "ariproxy_dialog_events_published", "Events published again on dialog subjects.",
              stats.get("dialog_events", 0)),
             (Counter, "ariproxy_event_errors", "Events that could not be forwarded.", stats.get("event_errors", 0)),
-            (Counter, "ariproxy_event_gaps", "Gaps seen in the ARI events stream.", stats.get("gaps", 0)),
-            (Counter, "ariproxy_events_suspected_lost", "ARI events suspected lost (silent websocket).",
-             stats.get("suspected_lost", 0)),
+            (Counter, "ariproxy_event_gaps", "Breaks in the ARI events stream (the websocket came back after one).",
+             stats.get("ari_gaps", stats.get("gaps", 0))),
+            (Counter, "ariproxy_gap_markers_published", "Gap markers published to the applications.",
+             stats.get("event_gaps", 0)),
+            (Counter, "ariproxy_events_suspected_lost", "Events lost: not published while NATS did not take them.",
+             stats.get("events_unpublished", stats.get("suspected_lost", 0))),
+            (Counter, "ariproxy_ari_pong_timeouts",
+             "ARI events websockets given up for a missing pong (a silent Asterisk).",
+             stats.get("ari_pong_timeouts", 0)),
+            (Counter, "ariproxy_ari_disconnects", "ARI events websocket disconnects.", stats.get("ari_disconnects", 0)),
+            (Gauge, "ariproxy_events_backlog_bytes", "Event bytes received from ARI, not yet forwarded.",
+             stats.get("events_backlog", 0)),
             (Gauge, "ariproxy_dialog_entities", "Entities with a dialog binding.", stats.get("dialog_entities", 0)),
             (Counter, "ariproxy_dialog_bindings_evicted", "Dialog bindings evicted by the table's bound.",
              stats.get("dialog_evicted", 0)),
