@@ -11,6 +11,7 @@ import urllib.request
 
 import pytest
 
+import ariproxy
 from ariproxy import errors
 from ariproxy.server import Server
 from ariproxy.server.http import parse_address
@@ -209,3 +210,31 @@ def test_http_option_in_the_config():
     assert load_config(["--no-config"], environ={}).server_kwargs()["http"] is None
     with pytest.raises(ConfigError, match="http .*HOST:PORT"):
         load_config(["--no-config", "--http", "9180"], environ={})
+
+
+def test_collector_reads_the_events_counters_by_their_names():
+    """srv.stats as the events work fills it (ari_gaps, event_gaps, ...) lands in the right families."""
+    from types import SimpleNamespace
+
+    from ariproxy.server.health import Health
+    from ariproxy.server.metrics import registry_for, render
+
+    stats = {"ari_gaps": 3, "event_gaps": 4, "events_unpublished": 5, "ari_pong_timeouts": 6, "ari_disconnects": 7,
+             "events_backlog": 8, "ari_reconnects": 9, "events": 10, "in_flight": 2,
+             "bus": {"reconnects": 11, "dropped": 12, "in_msgs": 1, "out_msgs": 1}}
+    fake = SimpleNamespace(stats=stats, observer=None, ari=None, node="n1", application="app", implementation="x",
+                           instance_id="i1", rest_transport="auto", health=Health(), state="serving", bus=None,
+                           ari_connected=True)
+    text = render(registry_for(fake)).decode()
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for f in prometheus_parser.text_string_to_metric_families(text) for s in f.samples}
+    for name, want in (("ariproxy_event_gaps_total", 3), ("ariproxy_gap_markers_published_total", 4),
+                       ("ariproxy_events_suspected_lost_total", 5), ("ariproxy_ari_pong_timeouts_total", 6),
+                       ("ariproxy_ari_disconnects_total", 7), ("ariproxy_events_backlog_bytes", 8),
+                       ("ariproxy_ari_reconnects_total", 9), ("ariproxy_events_forwarded_total", 10),
+                       ("ariproxy_requests_in_flight", 2), ("ariproxy_nats_reconnects_total", 11),
+                       ("ariproxy_dropped_messages_total", 12), ("ariproxy_ready", 0)):
+        assert samples[(name, ())] == want, name
+    assert samples[("ariproxy_info", (("application", "app"), ("implementation", "x"), ("instance", "i1"),
+                                            ("node", "n1"), ("rest_transport", "none"),
+                                            ("rest_transport_setting", "auto"), ("version", ariproxy.__version__)))] == 1
