@@ -58,9 +58,8 @@ def serve_proxy(ari_url, nats_url, app, http):
     if not srv.wait_ready(20):
         print("not ready: %s" % srv.state, flush=True)
         return 1
-    deadline = time.monotonic() + 5
-    while srv.ari.active_rest_transport != "websocket" and time.monotonic() < deadline:
-        gevent.sleep(0.01)
+    # REST moves to the websocket once Asterisk's version is known
+    _wait_until(lambda: srv.ari.active_rest_transport == "websocket", 5)
     print("ready %s" % srv.ari.active_rest_transport, flush=True)
     srv.wait_stopped()
     return 0
@@ -79,12 +78,10 @@ class Child:
                                      stderr=None if port is None else subprocess.DEVNULL,
                                      stdin=subprocess.DEVNULL, text=True)
         if port is not None:
-            deadline = time.monotonic() + 20
-            while not _accepts(port):
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("%s did not start" % what)
-                gevent.sleep(0.05)
+            if not _wait_until(lambda: _accepts(port) or self.proc.poll() is not None, 20) or \
+                    self.proc.poll() is not None:
+                self.stop()
+                raise RuntimeError("%s did not start" % what)
             return
         line = self.proc.stdout.readline().strip()
         if not line.startswith("ready"):
@@ -107,6 +104,16 @@ class Child:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
+
+
+def _wait_until(condition, timeout):
+    """Poll ``condition()`` every 10 ms for up to ``timeout`` seconds; its last value."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        gevent.sleep(0.01)
+    return True
 
 
 def _accepts(port):

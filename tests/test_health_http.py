@@ -235,6 +235,6 @@ def test_collector_reads_the_events_counters_by_their_names():
                        ("ariproxy_requests_in_flight", 2), ("ariproxy_nats_reconnects_total", 11),
                        ("ariproxy_dropped_messages_total", 12), ("ariproxy_ready", 0)):
         assert samples[(name, ())] == want, name
-    assert samples[("ariproxy_info", (("application", "app"), ("implementation", "x"), ("instance", "i1"),
-                                            ("node", "n1"), ("rest_transport", "none"),
-                                            ("rest_transport_setting", "auto"), ("version", ariproxy.__version__)))] == 1
+    info = (("application", "app"), ("implementation", "x"), ("instance", "i1"), ("node", "n1"),
+            ("rest_transport", "none"), ("rest_transport_setting", "auto"), ("version", ariproxy.__version__))
+    assert samples[("ariproxy_info", info)] == 1
