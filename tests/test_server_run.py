@@ -30,7 +30,8 @@ def test_run_serves_until_sigterm_then_exits_0(nats_server):
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT, sim.url, nats_server.url], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        wait_for(lambda: {"node": sim.entity_id, "application": "runapp"} in announced, timeout=15)
+        wait_for(lambda: (sim.entity_id, "runapp") in [(a["node"], a["application"]) for a in announced],
+                 timeout=15)
         reply = bus.request("ari.data.runapp." + sim.entity_id, b'{"kind":"AsteriskInfo","key":{}}', timeout=2)
         assert jsonutil.loads(reply.data)["error"] == ""
         os.kill(proc.pid, signal.SIGTERM)

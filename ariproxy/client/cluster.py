@@ -8,6 +8,15 @@ leaves out (forgets) a member that did not answer a ping sent at least
 after the next ping, not five minutes later.  Broadcast
 requests use ``count(app, node)`` to stop waiting as soon as every known
 matching server has answered.  Nothing here blocks except ``wait``.
+
+Duplicates: ariproxy servers announce an ``instance`` id of their process.
+A (node, application) announced by two processes whose announcements
+interleave (each announced again after the other's first announcement), or
+whose server says ``duplicate: true`` (it hears the other one), is flagged
+``duplicate`` in :meth:`ClusterView.nodes` and logged once: two Asterisk
+boxes share an entity id (the remedy: ``entityid`` in ``asterisk.conf``).
+A restarted server (a new instance that starts announcing after the old one
+stopped) is not a duplicate.
 """
 import collections
 import logging
@@ -31,14 +40,26 @@ ANSWER_WINDOW = 2.0
 
 
 class Node(NamedTuple):
-    """A cluster member: the Asterisk entity id, the ARI application, when last heard (seconds ago)."""
+    """A cluster member: the Asterisk entity id, the ARI application, when last heard (seconds ago).
+
+    ``duplicate`` is True when more than one process announces this (node,
+    application) (see the module docstring); ``instances`` are the announcing
+    processes' ids (``""`` for a server that sends none, e.g. a Go server),
+    ``implementation`` and ``version`` those of the latest announcement.
+    """
 
     node: str
     application: str
     age: float
+    duplicate: bool = False
+    instances: tuple = ()
+    implementation: str = ""
+    version: str = ""
 
     def __repr__(self):
-        return "Node(%r, app=%r, %.1fs ago)" % (self.node, self.application, self.age)
+        return "Node(%r, app=%r, %.1fs ago%s)" % (self.node, self.application, self.age,
+                                                  ", DUPLICATE of %d processes" % len(self.instances)
+                                                  if self.duplicate else "")
 
 
 class ClusterView:
@@ -52,6 +73,9 @@ class ClusterView:
         self._pings = collections.deque(maxlen=16)   # monotonic times of our recent pings
         self._confirmed = None     # a ping whose answers were all waited for (ping(wait=...))
         self._members = {}
+        # (node, app) -> {instance: [first seen, last seen, implementation, version, says duplicate]}
+        self._instances = {}
+        self._reported = set()
         self._changed = GEvent()
         self._sub = None
         self._warned = False
@@ -94,14 +118,44 @@ class ClusterView:
         key = (ann.node, ann.application)
         if key not in self._members:
             log.debug("cluster member %s/%s", ann.application, ann.node)
-        self._members[key] = time.monotonic()
+        now = time.monotonic()
+        self._members[key] = now
+        seen = self._instances.setdefault(key, {})
+        entry = seen.get(ann.instance)
+        if entry is None:
+            seen[ann.instance] = [now, now, ann.implementation, ann.version, ann.duplicate]
+        else:
+            entry[1:] = [now, ann.implementation, ann.version, ann.duplicate]
+        if key not in self._reported and self._is_duplicate(key, now):
+            self._reported.add(key)
+            log.error("DUPLICATE NODE: %d ari-proxy processes announce node %s application %s (instances %s): "
+                      "requests for this node reach either box; give each Asterisk its own entityid in "
+                      "asterisk.conf", len(self._live(key, now)), ann.node, ann.application,
+                      ", ".join(sorted(i or "(none)" for i in self._live(key, now))))
         self._changed.set()
+
+    def _live(self, key, now):
+        return {i: e for i, e in self._instances.get(key, {}).items() if now - e[1] <= self.max_age}
+
+    def _is_duplicate(self, key, now):
+        live = self._live(key, now)
+        if any(e[4] for e in live.values()):
+            return True
+        spans = sorted((e[0], e[1]) for e in live.values())
+        latest_end = None
+        for first, last in spans:
+            if latest_end is not None and first < latest_end:
+                return True     # this one started before an earlier one last announced: both alive
+            latest_end = last if latest_end is None else max(latest_end, last)
+        return False
 
     def forget(self, node=None, app=None):
         """Drop members (e.g. a server known to be gone) so broadcasts stop waiting for them."""
         for n, a in list(self._members):
             if (node is None or n == node) and (app is None or a == app):
                 del self._members[(n, a)]
+                self._instances.pop((n, a), None)
+                self._reported.discard((n, a))
 
     def nodes(self, app=None):
         """Live members (optionally of one application), sorted by application and node.
@@ -116,10 +170,20 @@ class ClusterView:
                 if seen < cutoff:
                     log.debug("cluster member %s/%s stopped answering pings: forgotten", member[1], member[0])
                     del self._members[member]
-        out = [Node(n, a, now - seen) for (n, a), seen in self._members.items()
-               if now - seen <= self.max_age and (app is None or a == app)]
+        out = []
+        for (n, a), seen in self._members.items():
+            if now - seen > self.max_age or (app is not None and a != app):
+                continue
+            live = self._live((n, a), now)
+            latest = max(live.values(), key=lambda e: e[1]) if live else [0, 0, "", "", False]
+            out.append(Node(n, a, now - seen, self._is_duplicate((n, a), now),
+                            tuple(sorted(live, key=lambda i: live[i][0])), latest[2], latest[3]))
         out.sort(key=lambda m: (m.application, m.node))
         return out
+
+    def duplicates(self, app=None):
+        """The live members announced by more than one process (see the module docstring)."""
+        return [m for m in self.nodes(app) if m.duplicate]
 
     def count(self, app=None, node=None):
         """How many live members match ``app`` / ``node`` (empty or None = any)."""

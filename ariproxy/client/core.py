@@ -76,6 +76,8 @@ class _Connection:
         self.cluster = ClusterView(self.bus, prefix)
         self.cluster.start()
         self.users = 1
+        self.requests = {}      # kind -> requests sent (client and children)
+        self.timeouts = {}      # kind -> requests that timed out
         self.own_channels = set()
         self._own_order = collections.deque()
 
@@ -400,6 +402,45 @@ class Client:
             cluster.confirm(sent)
         return self.nodes()
 
+    def stats(self):
+        """Counters for troubleshooting (a fresh dict; nothing here blocks).
+
+        ``requests`` and ``timeouts`` by kind and ``reconnects`` are the shared
+        connection's (this client and its ``new()`` children); ``subscriptions``
+        lists this client's own event subscriptions with the events
+        ``delivered`` to and ``dropped`` by each (queue full); ``events`` is
+        the connection's event router (received, undecodable, duplicates),
+        ``bus`` the NATS connection's counters, ``duplicates`` the (node,
+        application) pairs announced by more than one process.
+        """
+        conn = self._conn
+        bus = dict(conn.bus.stats)
+        subs = []
+        for thing in list(self._owned):
+            sub = getattr(thing, "subscription", thing)
+            if not isinstance(sub, Subscription):
+                continue
+            key = sub.key.to_dict() if sub.key is not None else None
+            subs.append({"subject": sub.subject, "types": sorted(sub.types), "key": key,
+                         "delivered": sub.delivered, "dropped": sub.dropped, "pending": sub.pending,
+                         "closed": sub.closed})
+        subs.sort(key=lambda d: (d["subject"], str(d["key"]), d["types"]))
+        return {
+            "requests": dict(conn.requests),
+            "timeouts": dict(conn.timeouts),
+            "reconnects": bus.get("reconnects", 0),
+            "events": dict(conn.router.stats),
+            "subscriptions": subs,
+            "events_delivered": sum(d["delivered"] for d in subs),
+            "events_dropped": sum(d["dropped"] for d in subs),
+            "duplicates": [(n.node, n.application) for n in conn.cluster.duplicates()],
+            "bus": bus,
+        }
+
+    def duplicates(self, app=None):
+        """Servers whose (node, application) more than one process announces (``Node``s, ``duplicate``)."""
+        return self._conn.cluster.duplicates(app)
+
     # -- keys and handles ----------------------------------------------------------
     def key(self, kind, id="", node="", dialog="", app=None):
         """A Key in this client's application (``app`` overrides)."""
@@ -434,6 +475,16 @@ class Client:
         matching server.
         """
         self._check_open()
+        conn = self._conn
+        name = kind if kind in KINDS or kind == GENERIC_KIND else "unknown"
+        conn.requests[name] = conn.requests.get(name, 0) + 1
+        try:
+            return self._request(kind, key, payload_field, payload, cls, timeout)
+        except Timeout:
+            conn.timeouts[name] = conn.timeouts.get(name, 0) + 1
+            raise
+
+    def _request(self, kind, key, payload_field, payload, cls, timeout):
         if key is None:
             key = Key()
         elif not isinstance(key, Key):

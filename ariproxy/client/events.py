@@ -60,7 +60,7 @@ class Subscription:
     """
 
     __slots__ = ("types", "key", "subject", "_router", "_queue", "_ready", "_closed", "_owner",
-                 "dropped", "_warned", "maxsize", "_terminal", "_ended", "__weakref__")
+                 "dropped", "delivered", "_warned", "maxsize", "_terminal", "_ended", "__weakref__")
 
     def __init__(self, router, subject, types=(), key=None, maxsize=DEFAULT_QUEUE_SIZE, owner=None,
                  terminal=()):
@@ -69,6 +69,7 @@ class Subscription:
         self.subject = subject
         self.maxsize = maxsize
         self.dropped = 0
+        self.delivered = 0      # events queued for the reader (``client.stats()``)
         self._router = router
         self._queue = collections.deque()
         self._ready = None  # a gevent Event, made when a reader first has to wait (keeps idle ones small)
@@ -106,6 +107,7 @@ class Subscription:
                 log.warning("%r is full (%d events): dropping the oldest; read faster or raise queue_size",
                             self, self.maxsize)
         self._queue.append(event)
+        self.delivered += 1
         if self._ready is not None:
             self._ready.set()
         if event.type in self._terminal and ends_entity(key, event):

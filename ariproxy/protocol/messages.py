@@ -380,16 +380,31 @@ class Announcement:
 
     Decoding reads ``node`` or, from the seed README's form, ``asterisk``;
     encoding writes ``node``.  The node must be a non-empty subject-safe token.
+
+    ariproxy servers add optional fields the protocol does not have (Go
+    peers ignore unknown fields): ``instance`` (an id of the announcing
+    process, new at every start), ``implementation``, ``version``, and
+    ``duplicate: true`` while the server sees another process announcing
+    its (node, application).  Decoding keeps them when they are strings
+    (``duplicate`` a boolean) and ignores them otherwise; equality and
+    hashing stay on (node, application).
     """
 
-    __slots__ = ("node", "application")
+    __slots__ = ("node", "application", "instance", "implementation", "version", "duplicate")
 
-    def __init__(self, node, application=""):
+    def __init__(self, node, application="", instance="", implementation="", version="", duplicate=False):
         self.node = node
         self.application = application or ""
+        self.instance = instance or ""
+        self.implementation = implementation or ""
+        self.version = version or ""
+        self.duplicate = bool(duplicate)
 
     def __repr__(self):
-        return "Announcement(node=%r, application=%r)" % (self.node, self.application)
+        extra = "".join(", %s=%r" % (f, getattr(self, f)) for f in ("instance", "implementation", "version")
+                        if getattr(self, f))
+        return "Announcement(node=%r, application=%r%s%s)" % (self.node, self.application, extra,
+                                                             ", duplicate=True" if self.duplicate else "")
 
     def __eq__(self, other):
         return isinstance(other, Announcement) and (self.node, self.application) == (other.node, other.application)
@@ -398,7 +413,14 @@ class Announcement:
         return hash((self.node, self.application))
 
     def to_dict(self):
-        return {"node": self.node, "application": self.application}
+        out = {"node": self.node, "application": self.application}
+        for f in ("instance", "implementation", "version"):
+            value = getattr(self, f)
+            if value:
+                out[f] = value
+        if self.duplicate:
+            out["duplicate"] = True
+        return out
 
     def encode(self):
         return dump_json(self.to_dict(), "announcement")
@@ -421,7 +443,12 @@ class Announcement:
         elif not isinstance(app, str):
             raise ProtocolError("announcement.application: expected a string, got %s" % json_type(app))
         validate_token("announcement.application", app, required=False)
-        return cls(node, app)
+        extra = {}
+        for f in ("instance", "implementation", "version"):
+            value = obj.get(f)
+            if isinstance(value, str) and len(value) <= 200:
+                extra[f] = value
+        return cls(node, app, duplicate=obj.get("duplicate") is True, **extra)
 
     @classmethod
     def decode(cls, raw):

@@ -45,6 +45,7 @@ EMBEDDED_APPLICATION = "demo"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 REST_TRANSPORTS = ("auto", "websocket", "http")
 HTTP_CLIENTS = ("requests", "native")
+LOG_FORMATS = ("plain", "json")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -116,17 +117,17 @@ OPTIONS = [
            "instead of re-announcing under the new id"),
     Option("server", "shutdown_timeout", float, 10.0,
            "seconds to let in-flight requests finish on SIGTERM", metavar="SECONDS"),
+    Option("server", "http", str, None,
+           "serve /health, /health/ready and /metrics over HTTP on this address, e.g. 127.0.0.1:9180 "
+           "(unset: no HTTP listener)", metavar="HOST:PORT"),
+    Option("server", "metrics", bool, True,
+           "serve /metrics on the HTTP listener (needs the prometheus-client package: ariproxy[metrics])"),
     # [daemon]
     Option("daemon", "pidfile", str, None, "PID file (written in every mode when set)", metavar="PATH"),
     Option("daemon", "log_file", str, None, "log to this file (reopened on SIGHUP)", metavar="PATH"),
     Option("daemon", "syslog", bool, False, "log to syslog (daemon facility)"),
     Option("daemon", "log_level", str, "info", "log level", choices=LOG_LEVELS),
-    Option("daemon", "embedded", bool, False,
-           "demo mode: serve a SIMULATED Asterisk (in place of ari_url) and, unless nats_url is set, "
-           "a bundled nats-server on a free loopback port; never for production "
-           "(the init script and the systemd unit pass --no-embedded)", aliases=("--demo",)),
-    Option("daemon", "demo_call", bool, True,
-           "with --embedded: place one demo call through the proxy once serving and print its events"),
+LOG_FORMATS = ("plain", "json")
     Option("daemon", "sim_port", int, 0, "loopback port of the embedded simulator (0: a free port)",
            metavar="PORT"),
     Option("daemon", "embedded_nats_port", int, 0,
@@ -237,6 +238,8 @@ class Config:
             "rest_transport": self.rest_transport,
             "ari_http_client": self.http_client,
             "shutdown_timeout": self.shutdown_timeout,
+            "http": self.http,
+            "metrics": self.metrics,
         }
         kwargs.update(overrides)
         return kwargs
@@ -315,6 +318,11 @@ def validate(cfg):
     if v["max_concurrent"] < 1:
         raise ConfigError("max_concurrent (from %s): must be at least 1, got %r"
                           % (src["max_concurrent"], v["max_concurrent"]))
+    if v["http"] is not None:
+        host, sep, port = v["http"].rpartition(":")
+        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ConfigError("http (from %s): expected HOST:PORT, e.g. 127.0.0.1:9180, got %r"
+                              % (src["http"], v["http"]))
     for key in ("sim_port", "embedded_nats_port"):
         if not 0 <= v[key] <= 65535:
             raise ConfigError("%s (from %s): not a port number: %r" % (key, src[key], v[key]))

@@ -23,25 +23,30 @@ import logging
 import signal
 import threading
 import time
+import uuid
 
 import gevent
 import gevent.event
 
-from ariproxy import errors
+from ariproxy import __version__, errors
 from ariproxy.ari import ARI, HTTP_CLIENTS
 from ariproxy.bus import Bus, PayloadTooLarge
 from ariproxy.jsonutil import mask_url
 from ariproxy.protocol import Announcement, Request, Response, subjects
 from ariproxy.server import dialogs as dialogs_mod
+from ariproxy.server.cluster import DuplicateWatch
 from ariproxy.server.events import EventForwarder
 from ariproxy.server.handlers import NOT_IMPLEMENTED, RequestHandler, error_response_text
+from ariproxy.server.health import Health
 from ariproxy.server.workers import WorkerPool
 
-__all__ = ["Server", "ARI_DOWN"]
+__all__ = ["Server", "ARI_DOWN", "IMPLEMENTATION"]
 
 log = logging.getLogger("ariproxy.server")
 
 ARI_DOWN = "ARI connection is down"
+#: what announcements say in ``implementation``
+IMPLEMENTATION = "ariproxy-python"
 
 _CONNECT_BACKOFF = (0.1, 5.0)
 
@@ -77,7 +82,7 @@ class Server:
                  exit_on_entity_change=False, rest_transport="auto", shutdown_timeout=10.0,
                  ari_timeout=5.0, max_dialog_entities=100000, name="ariproxy-server", ari_http_client="requests",
                  events_ping_interval=0.5, events_pong_timeout=1.0, events_max_backlog=64 * 1024 * 1024,
-                 nats_pending_buffer=8 * 1024 * 1024):
+                 nats_pending_buffer=8 * 1024 * 1024, http=None, metrics=True, instance_id=None):
         self.application = subjects.validate_token("application", application)
         self.prefix = subjects.normalize_prefix(prefix)
         self.ari_url = ari_url
@@ -111,6 +116,24 @@ class Server:
         # bytes the NATS connection buffers while it reconnects (events past it are counted as lost)
         self.nats_pending_buffer = int(nats_pending_buffer)
         self.name = name
+        #: this process's id in announcements (a duplicate (node, app) is told apart by it)
+        self.instance_id = instance_id or uuid.uuid4().hex
+        self.implementation = IMPLEMENTATION
+        self.health = Health()
+        #: request/event observations for metrics (None when metrics are off)
+        self.observer = None
+        self.http = None
+        if http:
+            from ariproxy.server.http import HTTPListener, parse_address
+            parse_address(http)
+            if metrics:
+                from ariproxy.server import metrics as metrics_mod
+                from ariproxy.server.observer import RequestObserver
+                metrics_mod.require()
+                self.observer = RequestObserver(self.prefix)
+            self.http = HTTPListener(self, http, metrics=bool(metrics))
+        self.duplicates = DuplicateWatch(self.instance_id, on_new_conflict=lambda: gevent.spawn(self._announce),
+                                         expire=max(180.0, 3 * self.announce_interval))
 
         self.node = None
         self._phase = "new"      # new, connecting, running, stopping, stopped, failed
@@ -161,6 +184,8 @@ class Server:
             out["events_backlog"] = stream.backlog
             out["events_backlog_peak"] = st["backlog_peak"]
             out["events_backlog_full"] = st["backlog_full"]
+        out["duplicate_announcements"] = self.duplicates.announcements
+        out["duplicate_instances"] = len(self.duplicates.conflicts(self.node, self.application)) if self.node else 0
         if self.bus is not None:
             out["bus"] = dict(self.bus.stats)
         return out
@@ -182,6 +207,8 @@ class Server:
         """Begin connecting in the background; returns at once."""
         if self._phase != "new":
             raise RuntimeError("Server.start() called twice (state %s)" % self.state)
+        if self.http is not None:
+            self.http.start()   # binds now: a busy port fails start() itself
         self._phase = "connecting"
         self._spawn(self._startup)
         return self
@@ -290,6 +317,7 @@ class Server:
         self.ari = self._make_ari()
         what = "connecting to ARI at %s" % mask_url(self.ari_url)
         info = self._retry(what, self.ari.info)
+        self.health.mark("ari_rest", True)
         self.node = self._entity_id(info)
 
     @staticmethod
@@ -309,7 +337,10 @@ class Server:
         self._retry("connecting to NATS at %s" % mask_url(self.nats_url), self.bus.connect)
 
     def _open_events(self):
-        self.event_stream = self.ari.events(self.events.forward, on_connect=self._on_ari_connect,
+        forward = self.events.forward
+        if self.observer is not None:
+            forward = self.observer.wrap_forward(forward)
+        self.event_stream = self.ari.events(forward, on_connect=self._on_ari_connect,
                                             on_disconnect=self._on_ari_disconnect, on_gap=self._on_ari_gap,
                                             ping_interval=self.events_ping_interval,
                                             pong_timeout=self.events_pong_timeout,
@@ -324,6 +355,7 @@ class Server:
                 if level == 2:
                     self._exact_subs.append(sub)
         self._subs.append(self.bus.subscribe(subjects.ping_subject(self.prefix), self._on_ping))
+        self._subs.append(self.bus.subscribe(subjects.announce_subject(self.prefix), self._on_announcement))
         self.bus.flush()
 
     def _request_callback(self, level):
@@ -347,6 +379,7 @@ class Server:
                 or self.exit_status is not None):
             return  # it dropped again meanwhile, or we are stopping (exit_on_entity_change)
         self._ari_up = True
+        self.health.mark("ari_events", True)
         if reconnect:
             log.info("ARI events websocket is back: serving again")
             self._announce()
@@ -371,14 +404,18 @@ class Server:
         if self._ari_up:
             log.warning("ARI events websocket is down: refusing requests until it is back")
         self._ari_up = False
+        self.health.mark("ari_events", False, "the events websocket closed")
 
     def _on_nats_connect(self, *args):
         gevent.spawn(self.events.flush_gap)
+        if self.bus is not None and self.bus.connected:
+            self.health.mark("nats", True)
         if self._ready.is_set():
             log.info("NATS connection is back (%s)", mask_url(getattr(self.bus, "connected_url", "") or ""))
             gevent.spawn(self._announce)
 
     def _on_nats_disconnect(self, *args):
+        self.health.mark("nats", False, "connection lost")
         if self._phase not in ("stopping", "stopped"):
             log.warning("NATS connection lost; reconnecting")
 
@@ -389,8 +426,10 @@ class Server:
         if not self._ari_up or self.bus is None or not self.node or self._phase in ("stopping", "stopped"):
             return False
         try:
-            self.bus.publish(subjects.announce_subject(self.prefix),
-                             Announcement(node=self.node, application=self.application).encode())
+            self.bus.publish(subjects.announce_subject(self.prefix), Announcement(
+                node=self.node, application=self.application, instance=self.instance_id,
+                implementation=self.implementation, version=__version__,
+                duplicate=self.duplicates.active(self.node, self.application)).encode())
         except Exception as e:
             log.warning("announcement not sent: %s", e)
             return False
@@ -401,6 +440,12 @@ class Server:
         while self._phase not in ("stopping", "stopped"):
             gevent.sleep(self.announce_interval)
             self._announce()
+
+    def _on_announcement(self, msg):
+        """Another server's announcement (or ours): does another process claim our node and app?"""
+        node = self.node
+        if node and node.encode() in msg.data:   # cheap filter: only ours get decoded
+            self.duplicates.seen(msg.data, node, self.application)
 
     def _on_ping(self, msg):
         self._counters["pings"] += 1
@@ -415,6 +460,7 @@ class Server:
             try:
                 self._check_entity()
             except Exception as e:
+                self.health.rest_result(e)
                 log.warning("entity id check failed: %s", mask_url(str(e)))
 
     def _reap_loop(self):
@@ -433,6 +479,7 @@ class Server:
     def _check_entity(self):
         """Ask Asterisk for its entity id; handle a change.  Blocks on one ARI call."""
         info = self.ari.info()
+        self.health.rest_result(None)
         entity_id = ((info or {}).get("system") or {}).get("entity_id") if isinstance(info, dict) else None
         if entity_id and entity_id != self.node:
             self._entity_changed(entity_id)
@@ -481,6 +528,8 @@ class Server:
         over the ARI websocket) sent to ARI from here.
         """
         self._counters["requests"] += 1
+        if self.observer is not None:
+            msg = self.observer.begin(msg)
         if not self._accepting:
             # Stopping: the subscription is going away; let another server take it if it can.
             self._reply(msg, Response(error="server is shutting down").encode())
@@ -557,7 +606,7 @@ class Server:
             request = Request.decode(msg.data)
         except errors.ProtocolError as e:
             self._counters["bad_requests"] += 1
-            log.info("bad request on %s: %s", msg.subject, e)
+            log.info("bad request on %s: %s", msg.subject, e, extra={"subject": msg.subject})
             self._reply(msg, Response(error="bad request: %s" % e).encode())
             return None
         key = request.key
@@ -570,9 +619,13 @@ class Server:
             else:
                 self._counters["ignored"] += 1
             return None
+        if self.observer is not None:
+            self.observer.decoded(msg, request)
         return request
 
     def _answer(self, msg, response):
+        if self.observer is not None:
+            self.observer.answered(msg, response)
         if response.error:
             self._counters["errors"] += 1
             if response.error == NOT_IMPLEMENTED:
@@ -583,7 +636,7 @@ class Server:
 
     def _failed(self, msg, exc):
         self._counters["errors"] += 1
-        log.error("request on %s failed", msg.subject, exc_info=exc)
+        log.error("request on %s failed", msg.subject, exc_info=exc, extra={"subject": msg.subject})
         try:
             self._reply(msg, Response(error=error_response_text(exc)).encode())
         except Exception:
@@ -593,6 +646,8 @@ class Server:
         return (not key.node or key.node == self.node) and (not key.app or key.app == self.application)
 
     def _reply(self, msg, payload):
+        if self.observer is not None:
+            self.observer.replied(msg, payload)
         if not msg.reply:
             return
         try:
@@ -664,6 +719,11 @@ class Server:
         self._stopped.set()
 
     def _close_connections(self, drain=False):
+        if self.http is not None:
+            try:
+                self.http.stop()
+            except Exception as e:
+                log.debug("closing the HTTP listener: %s", e)
         if self.bus is not None:
             try:
                 if drain:

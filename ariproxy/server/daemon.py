@@ -32,7 +32,6 @@ import logging  # noqa: E402  (after monkey patching, on purpose)
 import logging.handlers  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 
@@ -43,6 +42,9 @@ from .. import __version__  # noqa: E402
 from ..jsonutil import mask_url  # noqa: E402
 from .config import (DEFAULT_NATS_URL, NO_ARI_MESSAGE, ConfigError, build_parser, config_warnings,  # noqa: E402
                      load_config)
+from .logs import PLAIN_SUFFIX, JsonFormatter, LogContext  # noqa: E402
+from .systemd import Notifier  # noqa: E402
+from .systemd import notify as sd_notify  # noqa: E402
 
 __all__ = ["main", "Daemon", "PidFile", "PidFileError", "setup_logging", "daemonize", "sd_notify", "ping"]
 
@@ -52,8 +54,8 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-SYSLOG_FORMAT = "ari-proxy[%(process)d]: %(levelname)s %(name)s: %(message)s"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s" + PLAIN_SUFFIX
+SYSLOG_FORMAT = "ari-proxy[%(process)d]: %(levelname)s %(name)s: %(message)s" + PLAIN_SUFFIX
 #: the local syslog socket; ARIPROXY_SYSLOG_SOCKET names another (containers that mount one elsewhere)
 DEV_LOG = os.environ.get("ARIPROXY_SYSLOG_SOCKET") or "/dev/log"
 #: where ``--daemon`` logs when neither log_file nor a syslog socket is there (first writable wins)
@@ -216,13 +218,16 @@ def _url_secrets(urls):
     return found
 
 
-def setup_logging(cfg, stderr=True, logger=None, syslog_address=None):
+def setup_logging(cfg, stderr=True, logger=None, syslog_address=None, context=None):
     """Configure ``logger`` (default: the root logger) from ``cfg``; returns the file handlers.
 
     Destinations: ``log_file`` and/or ``syslog``; else stderr.  In daemon
     mode stderr is gone, so with neither a log file nor syslog the daemon
     logs to syslog (``syslog_address``: default ``/dev/log``, else UDP
-    localhost:514).  Every handler redacts the configured secrets.
+    localhost:514).  Every handler redacts the configured secrets and adds
+    node and application (``context``, a :class:`~.logs.LogContext`; set its
+    ``server`` once there is one).  ``log_format`` ``json``: one JSON object
+    per line (syslog keeps its ``ari-proxy[pid]:`` tag in front).
     """
     root = logging.getLogger() if logger is None else logger
     for handler in list(root.handlers):
@@ -230,24 +235,35 @@ def setup_logging(cfg, stderr=True, logger=None, syslog_address=None):
         handler.close()
     root.setLevel(getattr(logging, cfg.log_level.upper()))
     redactor = SecretRedactor([cfg.ari_password] + _url_secrets(cfg.nats_url) + _url_secrets(cfg.ari_url))
+    if context is None:
+        context = LogContext(application=cfg.application)
+    as_json = getattr(cfg, "log_format", "plain") == "json"
+
+    def formatter(plain):
+        return JsonFormatter() if as_json else logging.Formatter(plain)
+
     handlers, files = [], []
     if cfg.log_file:
         handler = ReopenableFileHandler(cfg.log_file, encoding="utf-8")
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler.setFormatter(formatter(LOG_FORMAT))
         handlers.append(handler)
         files.append(handler)
     if cfg.syslog or (cfg.daemon and not cfg.log_file):
         address = syslog_address or (DEV_LOG if os.path.exists(DEV_LOG) else ("localhost", 514))
         handler = logging.handlers.SysLogHandler(address=address,
                                                  facility=logging.handlers.SysLogHandler.LOG_DAEMON)
-        handler.setFormatter(logging.Formatter(SYSLOG_FORMAT))
+        if as_json:
+            handler.setFormatter(_TaggedJson())
+        else:
+            handler.setFormatter(logging.Formatter(SYSLOG_FORMAT))
         handlers.append(handler)
     if stderr and not cfg.daemon and not handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler.setFormatter(formatter(LOG_FORMAT))
         handlers.append(handler)
     for handler in handlers:
         handler.addFilter(redactor)
+        handler.addFilter(context)
         root.addHandler(handler)
     return files
 
@@ -262,6 +278,13 @@ def fallback_log_file(candidates=FALLBACK_LOG_FILES):
             continue
         return path
     return None
+
+
+class _TaggedJson(JsonFormatter):
+    """JSON lines for syslog, behind the ``ari-proxy[pid]:`` tag syslog expects."""
+
+    def format(self, record):
+        return "ari-proxy[%d]: %s" % (record.process or os.getpid(), super().format(record))
 
 
 # -- detaching -------------------------------------------------------------
@@ -320,23 +343,6 @@ def daemonize():
     return notify
 
 
-def sd_notify(state):
-    """Tell systemd (``Type=notify``) about ``state`` (e.g. ``READY=1``); False when not under systemd."""
-    address = os.environ.get("NOTIFY_SOCKET")
-    if not address:
-        return False
-    if address.startswith("@"):
-        address = "\0" + address[1:]   # abstract socket namespace
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
-            s.connect(address)
-            s.sendall(state.encode("utf-8"))
-        return True
-    except OSError as e:
-        log.warning("cannot notify systemd at %s: %s", os.environ.get("NOTIFY_SOCKET"), e)
-        return False
-
-
 # -- the daemon ------------------------------------------------------------
 
 class Daemon:
@@ -348,6 +354,8 @@ class Daemon:
         self.embedded = None
         self.pidfile = None
         self.log_files = []
+        self.log_context = LogContext(application=cfg.application)
+        self.notifier = None
         self.exit_code = EXIT_OK
         self._stopping = Event()
         self._stop_reason = None
@@ -390,7 +398,7 @@ class Daemon:
 
     def _run(self, notify):
         cfg = self.cfg
-        self.log_files = setup_logging(cfg)
+        self.log_files = setup_logging(cfg, context=self.log_context)
         try:
             if self.pidfile:
                 self.pidfile.acquire()
@@ -405,8 +413,10 @@ class Daemon:
             kwargs = cfg.server_kwargs(**overrides)
             from . import Server
             self.server = Server(**kwargs)
+            self.log_context.server = self.server
             notify(None)
             self.server.start()
+            self.notifier = Notifier(self.server).start()
             log.info("connecting to ARI at %s and NATS at %s (application %s, prefix %s)",
                      mask_url(kwargs["ari_url"]), mask_url(kwargs["nats_url"]), kwargs["application"],
                      kwargs["prefix"])
@@ -507,6 +517,8 @@ class Daemon:
         log.info("SIGHUP: log file reopened")
 
     def _shutdown(self):
+        if self.notifier is not None:
+            self.notifier.stop()
         if self.server is not None:
             server, self.server = self.server, None
             try:

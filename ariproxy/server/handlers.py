@@ -16,6 +16,7 @@ for bad input or ARI errors (they become the response's ``error``).  Reply shape
 """
 import http.client
 import logging
+import time
 
 import gevent
 
@@ -59,13 +60,32 @@ class RequestHandler:
         if isinstance(step, Response):
             return step
         call = step[1]
+        if call.operation is None:
+            return self.finish(request, step, None, None)
+        return self._call_and_finish(request, step)
+
+    def _call_and_finish(self, request, step):
+        """The blocking ARI call of ``step``, observed (latency, REST health), then ``finish``."""
+        call = step[1]
+        server = self.server
+        ari = server.ari
+        observer = server.observer
+        transport = ari.active_rest_transport if observer is not None and ari is not None else None
+        t0 = time.perf_counter()
         try:
-            result = None
-            if call.operation is not None:
-                result = self.server.ari.call(call.resource, call.operation, **call.all_params)
+            result = ari.call(call.resource, call.operation, **call.all_params)
         except Exception as e:
+            self._observe(transport, t0, e)
             return self.finish(request, step, None, e)
+        self._observe(transport, t0, None)
         return self.finish(request, step, result, None)
+
+    def _observe(self, transport, t0, exc):
+        server = self.server
+        server.health.rest_result(exc)
+        observer = server.observer
+        if observer is not None and not isinstance(exc, errors.ValidationError):
+            observer.ari_call(transport, time.perf_counter() - t0)
 
     def start(self, request, done):
         """Serve ``request`` without blocking when its ARI call can go over the websocket.
@@ -89,7 +109,10 @@ class RequestHandler:
             done(self.finish(request, step, None, None))
             return True
 
+        t0 = time.perf_counter()
+
         def on_done(result, exc):
+            self._observe("websocket", t0, exc)
             done(self.finish(request, step, result, exc))
 
         try:
@@ -103,13 +126,7 @@ class RequestHandler:
         return True
 
     def _call_blocking(self, request, step, done):
-        call = step[1]
-        try:
-            result = self.server.ari.call(call.resource, call.operation, **call.all_params)
-        except Exception as e:
-            done(self.finish(request, step, None, e))
-            return
-        done(self.finish(request, step, result, None))
+        done(self._call_and_finish(request, step))
 
     def begin(self, request):
         """Checks, planning and dialog binding: a Response (nothing to call, or an error) or the step
@@ -146,10 +163,11 @@ class RequestHandler:
             # The entity was never made: its fresh bindings would only wait for eviction.
             for kind, entity in new_bindings:
                 self.server.dialog_bindings.forget(kind, entity)
+            fields = {"kind": request.kind, "key": request.key.to_dict() if request.key else None}
             if not isinstance(e, errors.AriProxyError):
-                log.exception("%s failed", request.kind)
+                log.exception("%s failed", request.kind, extra=fields)
             else:
-                log.debug("%s failed: %s", request.kind, e)
+                log.debug("%s failed: %s", request.kind, e, extra=fields)
             return Response(error=error_response_text(e))
 
     # -- dialogs --------------------------------------------------------------------------------
