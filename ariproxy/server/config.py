@@ -127,7 +127,15 @@ OPTIONS = [
     Option("daemon", "log_file", str, None, "log to this file (reopened on SIGHUP)", metavar="PATH"),
     Option("daemon", "syslog", bool, False, "log to syslog (daemon facility)"),
     Option("daemon", "log_level", str, "info", "log level", choices=LOG_LEVELS),
-LOG_FORMATS = ("plain", "json")
+    Option("daemon", "log_format", str, "plain",
+           "plain text lines, or json: one JSON object per line (time, level, logger, message, node, "
+           "application and the fields of the request or event)", choices=LOG_FORMATS),
+    Option("daemon", "embedded", bool, False,
+           "demo mode: serve a SIMULATED Asterisk (in place of ari_url) and, unless nats_url is set, "
+           "a bundled nats-server on a free loopback port; never for production "
+           "(the init script and the systemd unit pass --no-embedded)", aliases=("--demo",)),
+    Option("daemon", "demo_call", bool, True,
+           "with --embedded: place one demo call through the proxy once serving and print its events"),
     Option("daemon", "sim_port", int, 0, "loopback port of the embedded simulator (0: a free port)",
            metavar="PORT"),
     Option("daemon", "embedded_nats_port", int, 0,
