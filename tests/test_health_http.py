@@ -1,8 +1,8 @@
 """The server's HTTP listener: /health, /health/ready flipping with ARI and NATS, /metrics after known traffic.
 
 Everything is real: the server's gevent.pywsgi listener on a free loopback port, a real nats-server
-(stopped and started again), the simulator (its websocket dropped and reconnections refused).  The
-case "Asterisk silently stops sending" belongs to the events work (the coordinator's tests).
+(stopped and started again), the simulator (its websocket dropped, silenced as Asterisk's write timeout
+leaves it, and reconnections refused).
 """
 import datetime
 import json
@@ -92,6 +92,24 @@ def test_ready_is_503_while_the_ari_websocket_is_down_and_200_when_back(web):
         sim.accept_connections()
     body = wait_ready_status(web, 200)
     assert body["ready"] is True and "down" not in body
+
+
+@pytest.mark.parametrize("close_on_read", [True, False], ids=["asterisk-closes-on-read", "hung"])
+def test_ready_is_503_when_asterisk_silently_stops_sending_and_200_when_back(proxy_factory, close_on_read):
+    # What Asterisk's websocket_write_timeout leaves: the socket open, nothing more written on it
+    p = proxy_factory(http=HTTP, events_ping_interval=0.2, events_pong_timeout=0.5)
+    sim = p.sim
+    assert ready(p)[0] == 200
+    sim.refuse_connections(drop=False)      # the silent socket is found dead; a new one is refused for now
+    try:
+        assert sim.silence_websockets(p.application, close_on_read=close_on_read) == 1
+        body = wait_ready_status(p, 503)
+        assert "ari_events" in body["down"], body
+        _since(body, "ari_events")
+    finally:
+        sim.accept_connections()
+    body = wait_ready_status(p, 200)
+    assert body["ready"] is True
 
 
 def test_ready_is_503_while_nats_is_stopped_and_200_after_its_restart(web):
