@@ -167,3 +167,15 @@ def test_check_config_invalid_exits_nonzero_with_a_clear_message():
     assert result.returncode == 2
     assert "configuration error: announce_interval (from flag --announce-interval)" in result.stderr
     assert result.stdout == ""
+
+
+def test_events_keepalive_and_backlog_options_reach_the_server(tmp_path):
+    path = tmp_path / "c.conf"
+    path.write_text("[ari]\nari_url = http://127.0.0.1:1/ari\nevents_ping_interval = 0.25\n")
+    cfg = load_config(["--config", str(path), "--events-pong-timeout", "2"],
+                      environ={"ARIPROXY_EVENTS_MAX_BACKLOG": "1048576"})
+    kwargs = cfg.server_kwargs()
+    assert kwargs["events_ping_interval"] == 0.25 and kwargs["events_pong_timeout"] == 2.0
+    assert kwargs["events_max_backlog"] == 1048576
+    defaults = load_config(["--no-config", "--ari-url", "http://127.0.0.1:1/ari"], environ={}).server_kwargs()
+    assert (defaults["events_ping_interval"], defaults["events_pong_timeout"]) == (0.5, 1.0)

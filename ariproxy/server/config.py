@@ -98,6 +98,13 @@ OPTIONS = [
     Option("ari", "http_client", str, "requests",
            "client for REST over HTTP: requests, or native (ariproxy's own keep-alive HTTP/1.1 "
            "client for http:// URLs, about 0.5 ms less per call)", choices=HTTP_CLIENTS),
+    Option("ari", "events_ping_interval", float, 0.5,
+           "seconds between pings on the ARI events websocket", metavar="SECONDS"),
+    Option("ari", "events_pong_timeout", float, 1.0,
+           "a websocket that sends nothing this long after a ping is dead (Asterisk gives up a slow "
+           "reader's socket silently): reconnect and publish a gap marker", metavar="SECONDS"),
+    Option("ari", "events_max_backlog", int, 64 * 1024 * 1024,
+           "bytes of events read from Asterisk and not yet published, at most", metavar="BYTES"),
     # [nats]
     Option("nats", "nats_url", str, None,
            "NATS server URL(s), comma separated, user:pass@ or token@ allowed "
@@ -245,6 +252,9 @@ class Config:
             "exit_on_entity_change": self.exit_on_entity_change,
             "rest_transport": self.rest_transport,
             "ari_http_client": self.http_client,
+            "events_ping_interval": self.events_ping_interval,
+            "events_pong_timeout": self.events_pong_timeout,
+            "events_max_backlog": self.events_max_backlog,
             "shutdown_timeout": self.shutdown_timeout,
             "http": self.http,
             "metrics": self.metrics,
