@@ -77,7 +77,7 @@ class Server:
                  exit_on_entity_change=False, rest_transport="auto", shutdown_timeout=10.0,
                  ari_timeout=5.0, max_dialog_entities=100000, name="ariproxy-server", ari_http_client="requests",
                  events_ping_interval=0.5, events_pong_timeout=1.0, events_max_backlog=64 * 1024 * 1024,
-                 nats_pending_buffer=8 * 1024 * 1024, max_request_bytes=64 * 1024 * 1024):
+                 nats_pending_buffer=8 * 1024 * 1024, max_request_bytes=64 * 1024 * 1024, nats_ping_interval=5.0):
         self.application = subjects.validate_token("application", application)
         self.prefix = subjects.normalize_prefix(prefix)
         self.ari_url = ari_url
@@ -116,6 +116,8 @@ class Server:
         self.events_max_backlog = int(events_max_backlog)
         # bytes the NATS connection buffers while it reconnects (events past it are counted as lost)
         self.nats_pending_buffer = int(nats_pending_buffer)
+        # a NATS connection that leaves 2 PINGs unanswered (one per this many seconds) is stale: reconnect
+        self.nats_ping_interval = _positive("nats_ping_interval", nats_ping_interval)
         self.name = name
 
         self.node = None
@@ -314,6 +316,7 @@ class Server:
 
     def _connect_nats(self):
         self.bus = Bus(servers=self.nats_url, name=self.name, reconnect=True, pending_buffer=self.nats_pending_buffer,
+                       ping_interval=self.nats_ping_interval,
                        on_connect=self._on_nats_connect, on_disconnect=self._on_nats_disconnect)
         self._retry("connecting to NATS at %s" % mask_url(self.nats_url), self.bus.connect)
 
