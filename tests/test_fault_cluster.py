@@ -8,27 +8,13 @@ are still each handed to exactly one ``listen()`` instance.
 import collections
 
 import gevent
-import pytest
 
 from ariproxy.bus import Bus
 from ariproxy.client import Client
-from tests.support.nats import NatsCluster
 from tests.support.wait import wait_for
 
 APP = "clusterapp"
 NODES = ("02:fc:00:00:00:0a", "02:fc:00:00:00:0b")
-
-
-@pytest.fixture
-def cluster():
-    c = NatsCluster(3)
-    try:
-        c.start()
-    except RuntimeError as e:
-        c.cleanup()
-        pytest.fail(str(e))
-    yield c
-    c.cleanup()
 
 
 def _calls_each_handled_once(callers, handled, n, node):
@@ -44,7 +30,8 @@ def _calls_each_handled_once(callers, handled, n, node):
         assert len(handled[cid]) == 1, (cid, handled[cid])
 
 
-def test_failover_of_a_server_and_of_a_client_across_the_cluster(cluster, proxy_factory):
+def test_failover_of_a_server_and_of_a_client_across_the_cluster(nats_cluster, proxy_factory):
+    cluster = nats_cluster
     proxies = [proxy_factory(nats=cluster.nodes[i], application=APP, entity_id=NODES[i]) for i in (0, 1)]
     buses, clients = [], []
     handled = collections.defaultdict(list)
