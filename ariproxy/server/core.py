@@ -90,12 +90,14 @@ class Server:
         if int(max_concurrent) < 1:
             raise errors.ValidationError("max_concurrent must be at least 1", parameter="max_concurrent")
         self.max_concurrent = int(max_concurrent)
-        # bytes of requests accepted and not answered yet (past it: busy), and (a quarter of it) of requests
-        # each subscription holds before dispatch; so a burst of big requests never grows the process nor
-        # leaves NATS's data unread long enough for nats-server to cut us as a slow consumer
+        # bytes of requests accepted and not answered yet (past it: busy), and (a quarter of it, 2 MiB at
+        # most) of requests each subscription holds before dispatch: a burst of big requests never grows the
+        # process, and is read fast (most answered busy by the reader) so nats-server does not cut us as a
+        # slow consumer
         if int(max_request_bytes) < 1024 * 1024:
             raise errors.ValidationError("max_request_bytes must be at least 1 MiB", parameter="max_request_bytes")
         self.max_request_bytes = int(max_request_bytes)
+        self._queue_bytes = min(2 * 1024 * 1024, self.max_request_bytes // 4)
         self.exit_on_entity_change = bool(exit_on_entity_change)
         if rest_transport not in _REST_TRANSPORTS:
             raise errors.ValidationError("rest_transport must be one of %s, got %r"
@@ -344,14 +346,14 @@ class Server:
     def _subscribe_requests(self, subj, level, queue):
         """A request subscription whose queue is bounded by bytes too: past it, requests are answered busy."""
         return self.bus.subscribe(subj, self._request_callback(level), queue=queue,
-                                  max_pending_bytes=min(2 * 1024 * 1024, self.max_request_bytes // 4), on_overflow=self._overflow)
+                                  max_pending_bytes=self._queue_bytes, on_overflow=self._overflow)
 
     def _overflow(self, msg):
         """The bus's reader could not queue ``msg`` (the subscription holds too much): busy, at once."""
         self._counters["requests"] += 1
         self._counters["busy"] += 1
         self._reply(msg, Response(error="busy: too many requests waiting to be read (%d bytes queued at most)"
-                                  % (self.max_request_bytes // 4)).encode())
+                                  % self._queue_bytes).encode())
 
     # -- connection events ----------------------------------------------------------------------
 
