@@ -10,7 +10,8 @@ destroy the bridge.
 
 Reported every minute (or every ``--every`` seconds): calls completed, errors, events lost per
 application (events the simulators sent minus those a counting subscription received, once both
-are quiet), RSS of each server and of this client.  Targets: zero lost events while NATS is up,
+are quiet; of those, the ones the simulators' write timeout dropped are counted apart too), RSS of
+each server and of this client.  Targets: zero lost events while NATS is up,
 memory flat within 10% after warm-up.
 
     .venv/bin/python bench/soak.py [--minutes 10] [--workers 4] [--every 60]
@@ -176,19 +177,25 @@ class Churn:
         self._stop = True
 
 
+def sim_counts(sims):
+    """(events the simulators handed to their websockets, frames their write timeout dropped)."""
+    states = [s.state() for s in sims]
+    return sum(st["events_sent"] for st in states), sum(st["websocket_dropped"] for st in states)
+
+
 def lost_events(sims, counter, baseline, quiet=2.0, timeout=30.0):
-    """Events the simulators sent (minus what their write timeout dropped) that the counter did not
-    receive, once neither side has moved for ``quiet`` seconds: ``{app: lost}`` and the sent total."""
+    """Events the simulators sent that the counter did not receive, once neither side has moved for
+    ``quiet`` seconds: ``{app: lost}``, the sent total, and how many of them the write timeout dropped."""
     deadline = time.monotonic() + timeout
     last, still_since = None, time.monotonic()
     while True:
-        states = [s.state() for s in sims]
-        sent = sum(st["events_sent"] - st["websocket_dropped"] for st in states) - baseline
-        now = (sent, counter.total)
+        sent, dropped = sim_counts(sims)
+        sent, dropped = sent - baseline[0], dropped - baseline[1]
+        now = (sent, dropped, counter.total)
         if now != last:
             last, still_since = now, time.monotonic()
         elif time.monotonic() - still_since >= quiet or time.monotonic() > deadline:
-            return {APP: sent - counter.total}, sent
+            return {APP: sent - counter.total}, sent, dropped
         gevent.sleep(0.2)
 
 
@@ -213,7 +220,7 @@ def run(seconds, workers=4, every=60.0, out=print):
                 raise RuntimeError("servers not announcing within 30 s (logs in %s)" % tmp)
             client.ping()
             gevent.sleep(0.2)
-        baseline = sum(s.state()["events_sent"] - s.state()["websocket_dropped"] for s in sims)
+        baseline = sim_counts(sims)
         counter.by_node.clear()
         churn = Churn(client)
         greenlets = [gevent.spawn(churn.worker, i) for i in range(workers)]
@@ -235,12 +242,14 @@ def run(seconds, workers=4, every=60.0, out=print):
             sample()
         churn.stop()
         gevent.joinall(greenlets, timeout=60)
-        lost, sent = lost_events(sims, counter, baseline)
+        lost, sent, dropped = lost_events(sims, counter, baseline)
         summary = {"seconds": round(time.monotonic() - started, 1), "calls": churn.completed,
                    "errors": dict(churn.errors), "events_sent": sent, "events_received": counter.total,
-                   "lost": lost, "gap_markers": counter.gaps, "samples": samples}
-        out("calls completed %d, errors %d, events sent %d, received %d, lost per application %s, gap markers %d"
-            % (churn.completed, sum(churn.errors.values()), sent, counter.total, lost, counter.gaps))
+                   "lost": lost, "write_timeout_dropped": dropped, "gap_markers": counter.gaps,
+                   "samples": samples}
+        out("calls completed %d, errors %d, events sent %d, received %d, lost per application %s (dropped by "
+            "the simulators' write timeout %d), gap markers %d"
+            % (churn.completed, sum(churn.errors.values()), sent, counter.total, lost, dropped, counter.gaps))
         for text, n in churn.errors.most_common(5):
             out("  error x%d: %s" % (n, text))
         return summary
