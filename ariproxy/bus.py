@@ -358,9 +358,9 @@ CLOSED = "closed"
 #: of them, and nats-server cuts the connection on a protocol line over 4,096 bytes (max_control_line)
 MAX_SUBJECT_BYTES = 1024
 
-# the reader: bytes per recv(), and how much it reads (bytes or messages) before letting others run
+# the reader: bytes per recv(), and how long (seconds) or how many messages it reads before letting others run
 _READ_SIZE = 256 * 1024
-_YIELD_BYTES = 8 * 1024 * 1024
+_YIELD_SECONDS = 0.02
 _YIELD_MSGS = 256
 
 _BAD_SUBJECT = re.compile(r"\s")
@@ -863,7 +863,8 @@ class Bus:
         try:
             if buf:
                 buf = self._process(conn, buf)
-            read_bytes = 0
+            monotonic = time.monotonic
+            turn_started = monotonic()
             read_msgs = self._in_msgs
             while not conn.closed:
                 data = sock.recv(_READ_SIZE)
@@ -874,19 +875,54 @@ class Bus:
                 else:
                     buf = bytearray(data)
                 buf = self._process(conn, buf)
-                read_bytes += len(data)
-                if read_bytes >= _YIELD_BYTES or self._in_msgs - read_msgs >= _YIELD_MSGS:
+                if buf is not None and len(buf) >= _READ_SIZE:
+                    # a big message half read: its rest straight into one buffer (no growing and copying)
+                    buf, more = self._read_big(sock, buf)
+                    if more:
+                        buf = self._process(conn, buf)
+                if self._in_msgs - read_msgs >= _YIELD_MSGS or monotonic() - turn_started >= _YIELD_SECONDS:
                     # a flood: recv() returns without yielding while data is waiting, so let the
                     # delivery, writer and requesting greenlets run before reading more.  Big messages
-                    # are read a good way before yielding: nats-server cuts a client that leaves more
+                    # are read for up to 20 ms before yielding: nats-server cuts a client that leaves more
                     # than its max_pending (64 MiB) unread, and what is read is bounded by the queues
+                    # (a server answers what does not fit "busy" from here)
                     gevent.sleep(0)
-                    read_bytes = 0
+                    turn_started = monotonic()
                     read_msgs = self._in_msgs
         except BaseException as e:  # GreenletExit included: the socket is gone either way
             self._lost(conn, e if str(e) else type(e).__name__)
             if not isinstance(e, Exception):
                 raise
+
+    @staticmethod
+    def _read_big(sock, buf):
+        """When ``buf`` starts with a MSG whose payload has not all come: read the rest of that message
+        into a buffer of its final size (``recv_into``).  Returns (buffer, bytes read)."""
+        if not buf.startswith(b"MSG "):
+            return buf, 0
+        i = buf.find(b"\r\n")
+        if i < 0:
+            return buf, 0
+        try:
+            total = i + 2 + int(bytes(buf[4:i]).rsplit(b" ", 1)[1]) + 2
+        except (ValueError, IndexError):
+            return buf, 0   # (the parser says what is wrong with it)
+        have = len(buf)
+        if total <= have:
+            return buf, 0
+        whole = bytearray(total)
+        whole[:have] = buf
+        view = memoryview(whole)
+        try:
+            n = have
+            while n < total:
+                got = sock.recv_into(view[n:])
+                if not got:
+                    raise ConnectionLost("closed by the server")
+                n += got
+        finally:
+            view.release()
+        return whole, total - have
 
     def _process(self, conn, buf):
         """Parse every complete protocol line/message in ``buf``; returns the unparsed rest."""
@@ -908,7 +944,11 @@ class Bus:
                 stop = start + size
                 if stop + 2 > end:
                     break  # payload incomplete: parse the header again when more arrives
-                data = bytes(buf[start:stop])
+                if size > 65536:
+                    with memoryview(buf) as view:
+                        data = bytes(view[start:stop])   # one copy, not two
+                else:
+                    data = bytes(buf[start:stop])
                 pos = stop + 2
                 self._in_msgs += 1
                 self._in_bytes += size

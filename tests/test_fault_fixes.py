@@ -25,7 +25,7 @@ from tests.support.wait import wait_for
 
 LONG = "d" * 5000
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BURST = 200
+BURST = 100
 BURST_OPTIONS = {}
 
 
@@ -231,8 +231,10 @@ def test_unread_subscription_is_bounded_by_bytes(proxy, client):
 # -- 3: the server's intake bounded by bytes --------------------------------------------------------
 
 def test_burst_of_big_requests_is_answered_and_never_cut_as_slow_consumer(proxy_factory):
-    # 200 requests of 900 KB at once (180 MB), from another process, as a real burst comes: before the fix
-    # nats-server cut the server as a slow consumer (MaxPending of 64 MiB exceeded) and most went unanswered
+    # 100 requests of 900 KB at once (90 MB) from another process, as a real burst comes: before the fix
+    # the server worked on every request as it read them (and echoed each 900 KB value back), fell more
+    # than 64 MiB behind, was cut by nats-server as a slow consumer, and most requests went unanswered;
+    # now it reads them as they come and answers "busy" at once what it cannot take
     nats = NatsServer().start()
     try:
         p = proxy_factory(nats=nats, **BURST_OPTIONS)
@@ -247,3 +249,22 @@ def test_burst_of_big_requests_is_answered_and_never_cut_as_slow_consumer(proxy_
         p.ok("AsteriskInfo")
     finally:
         nats.cleanup()
+
+
+def test_requests_in_flight_are_bounded_by_bytes(proxy_factory):
+    p = proxy_factory(max_request_bytes=2 * 1024 * 1024)
+    raw = b'{"kind":"AsteriskInfo","key":{"node":"%s","app":"%s"},"pad":"%s"}' % (
+        p.node.encode(), p.application.encode(), b"x" * (900 * 1024))
+    p.sim.set_delay(30000)     # held by Asterisk: their bytes stay in flight
+    try:
+        jobs = [gevent.spawn(p.send_raw, p.subject("get"), raw, timeout=20) for _ in range(6)]
+        # two fit in 2 MiB; the other four are refused at once
+        busy = wait_for(lambda: [j for j in jobs if j.ready()] if sum(j.ready() for j in jobs) >= 4 else None, 10)
+        for job in busy:
+            assert Response.decode(job.get().data).error.startswith("busy: ")
+        assert p.server.stats["in_flight"] == 2 and p.server.stats["in_flight_bytes"] > 1800 * 1024
+    finally:
+        p.sim.set_delay(0)
+    gevent.joinall(jobs, timeout=20)
+    assert sum(not Response.decode(j.get().data).error for j in jobs) == 2
+    wait_for(lambda: p.server.stats["in_flight_bytes"] == 0, 10)
