@@ -17,7 +17,7 @@ from ariproxy.protocol import KINDS, Key, Response
 from tests.support.proxy import make_proxy
 from tests.support.wait import wait_for
 
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 FAKE_APP = "fakeapp"
