@@ -268,3 +268,20 @@ def test_requests_in_flight_are_bounded_by_bytes(proxy_factory):
     gevent.joinall(jobs, timeout=20)
     assert sum(not Response.decode(j.get().data).error for j in jobs) == 2
     wait_for(lambda: p.server.stats["in_flight_bytes"] == 0, 10)
+
+
+def test_server_never_logs_a_password_with_an_at(nats_factory, sim, caplog):
+    from ariproxy.server import Server
+    nats = nats_factory(user="ari", password="P@ssLeak")
+    server = Server(ari_url=sim.url.replace("http://", "http://asterisk:asterisk@"), application="secret",
+                    nats_url="nats://ari:P@ssLeak@127.0.0.1:%d" % nats.port)
+    with caplog.at_level(logging.DEBUG):
+        server.start()
+        try:
+            assert server.wait_ready(15), server.state
+            assert "Leak" not in repr(server)
+        finally:
+            server.stop(timeout=5)
+    leaks = [r.getMessage() for r in caplog.records if "Leak" in r.getMessage() or "ssLeak" in str(r.args)]
+    assert not leaks, leaks
+    assert any("connecting to NATS" in r.getMessage() for r in caplog.records)
