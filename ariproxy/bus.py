@@ -51,7 +51,7 @@ import sys
 import time
 import types
 import warnings
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import gevent
 import gevent.event
@@ -99,10 +99,14 @@ pynats2 = _import_pynats2()
 __all__ = [
     "Bus", "Msg", "Subscription", "BusError", "NotConnected", "ConnectFailed", "AuthorizationFailed",
     "ConnectionLost", "RequestTimeout", "PayloadTooLarge", "PendingBufferFull", "ServerError",
-    "InvalidSubject", "BusClosed",
+    "InvalidSubject", "BusClosed", "MAX_SUBJECT_BYTES", "check_reply_subject",
 ]
 
 LOG = logging.getLogger("ariproxy.bus")
+
+#: bytes of payload a subscription queues by default (nats-server cuts a client whose unread data
+#: passes 64 MiB: what sits in our queues was read already, but it must not grow without bound either)
+DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024
 
 # -- exceptions ----------------------------------------------------------------
 
@@ -144,7 +148,8 @@ class PayloadTooLarge(BusError, ValueError):
 
 
 class InvalidSubject(BusError, ValueError):
-    """A subject (or queue group) that would break the protocol line (empty, whitespace)."""
+    """A subject (or queue group) that would break the protocol line (empty, whitespace, over
+    ``MAX_SUBJECT_BYTES``), or a reply subject with a wildcard token."""
 
 
 class ServerError(BusError):
@@ -182,17 +187,27 @@ class Msg:
 class Subscription:
     """A subscription with its bounded queue and delivery greenlet.
 
-    ``dropped`` counts messages discarded by the overflow policy (oldest
-    first), ``delivered`` messages handed to the callback, ``error`` the
-    server's refusal (permissions) if any.
+    The queue holds at most ``max_pending`` messages and ``max_pending_bytes``
+    bytes of payload (one message bigger than that is still taken when the
+    queue is empty).  ``dropped`` counts messages discarded by the overflow
+    policy (oldest first), ``delivered`` messages handed to the callback,
+    ``error`` the server's refusal (permissions) if any.  With
+    ``on_overflow(msg)`` the NEWEST message is refused instead: the callback
+    (run by the reader greenlet: it must not block) gets it, ``refused``
+    counts them; a server answers ``busy`` from there.
     """
 
-    def __init__(self, bus, sid, subject, callback, queue=None, max_pending=10000):
+    def __init__(self, bus, sid, subject, callback, queue=None, max_pending=10000,
+                 max_pending_bytes=DEFAULT_MAX_PENDING_BYTES, on_overflow=None):
         self.sid = sid
         self.subject = subject
         self.queue = queue
         self.callback = callback
         self.max_pending = max_pending
+        self.max_pending_bytes = max_pending_bytes
+        self.on_overflow = on_overflow
+        self.pending_bytes = 0
+        self.refused = 0
         self.dropped = 0
         self.delivered = 0
         self.error = None
@@ -213,14 +228,26 @@ class Subscription:
     def _enqueue(self, msg):
         """Called by the reader greenlet: never blocks."""
         messages = self._messages
-        if len(messages) >= self.max_pending:
-            messages.popleft()
-            self.dropped += 1
-            self._bus._dropped += 1
-            if not self._burst_dropped:
-                LOG.warning("subscription %s (sid %d): queue full (%d), dropping oldest messages",
-                            self.subject, self.sid, self.max_pending)
-            self._burst_dropped += 1
+        size = len(msg.data)
+        if len(messages) >= self.max_pending or (self.pending_bytes + size > self.max_pending_bytes and messages):
+            if self.on_overflow is not None:
+                # the newest is refused (e.g. answered "busy"); what is queued stays
+                self.refused += 1
+                try:
+                    self.on_overflow(msg)
+                except Exception:
+                    LOG.exception("subscription %s: overflow callback failed", self.subject)
+                return
+            while messages and (len(messages) >= self.max_pending
+                                or self.pending_bytes + size > self.max_pending_bytes):
+                self.pending_bytes -= len(messages.popleft().data)
+                self.dropped += 1
+                self._bus._dropped += 1
+                if not self._burst_dropped:
+                    LOG.warning("subscription %s (sid %d): queue full (%d messages or %d bytes), dropping oldest "
+                                "messages", self.subject, self.sid, self.max_pending, self.max_pending_bytes)
+                self._burst_dropped += 1
+        self.pending_bytes += size
         messages.append(msg)
         if not self._wakeup.is_set():
             self._wakeup.set()
@@ -232,6 +259,7 @@ class Subscription:
         while not self.closed:
             while messages:
                 msg = messages.popleft()
+                self.pending_bytes -= len(msg.data)
                 try:
                     self.callback(msg)
                 except Exception:
@@ -254,6 +282,7 @@ class Subscription:
     def _stop(self):
         self.closed = True
         self._messages.clear()
+        self.pending_bytes = 0
         self._wakeup.set()
         self._idle.set()
 
@@ -286,10 +315,11 @@ class _Reply:
 class _Gather:
     """A gather's collector.  The reader only appends; ``until`` (user code) runs in the gathering greenlet."""
 
-    __slots__ = ("msgs", "done", "wake", "subject", "max_replies", "wake_each")
+    __slots__ = ("msgs", "done", "wake", "subject", "max_replies", "wake_each", "error")
 
     def __init__(self, subject, max_replies, wake_each):
         self.msgs = []
+        self.error = None
         self.done = False
         self.wake = gevent.event.Event()
         self.subject = subject
@@ -307,7 +337,8 @@ class _Gather:
         return False
 
     def fail(self, exc):
-        self.done = True  # gather returns what came
+        self.done = True  # gather returns what came (or raises, see Bus.gather's raise_on_loss)
+        self.error = exc
         self.wake.set()
 
 
@@ -323,7 +354,49 @@ RECONNECTING = "reconnecting"
 DRAINING = "draining"
 CLOSED = "closed"
 
+#: longest subject, reply subject or queue group (UTF-8 bytes) this bus sends: a PUB line carries two
+#: of them, and nats-server cuts the connection on a protocol line over 4,096 bytes (max_control_line)
+MAX_SUBJECT_BYTES = 1024
+
+# the reader: bytes per recv(), and how long (seconds) or how many messages it reads before letting others run
+_READ_SIZE = 256 * 1024
+_YIELD_SECONDS = 0.02
+_YIELD_MSGS = 256
+
 _BAD_SUBJECT = re.compile(r"\s")
+_WILDCARD_TOKEN = re.compile(r"(?:^|\.)[*>](?:\.|$)")
+
+
+def _check_subject(subject, what="subject"):
+    """Raise InvalidSubject unless ``subject`` can go on a protocol line as is."""
+    if not subject or _BAD_SUBJECT.search(subject):
+        raise InvalidSubject("invalid %s %r" % (what, _short(subject)))
+    # at most 4 bytes per character: only long or non-ASCII ones need encoding to be measured
+    if len(subject) > MAX_SUBJECT_BYTES // 4 or not subject.isascii():
+        try:
+            size = len(subject.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise InvalidSubject("invalid %s %r (not encodable as UTF-8)" % (what, _short(subject))) from None
+        if size > MAX_SUBJECT_BYTES:
+            raise InvalidSubject("%s of %d bytes is too long (at most %d bytes: nats-server cuts connections on "
+                                 "protocol lines over 4096 bytes): %r" % (what, size, MAX_SUBJECT_BYTES,
+                                                                         _short(subject)))
+
+
+def check_reply_subject(reply):
+    """Raise InvalidSubject unless ``reply`` is a usable reply subject (no wildcard tokens, not too long)."""
+    _check_subject(reply, "reply subject")
+    if ("*" in reply or ">" in reply) and _WILDCARD_TOKEN.search(reply):
+        raise InvalidSubject("reply subject %r has a wildcard token: replies go to one literal subject"
+                             % _short(reply))
+
+
+def _short(text, limit=80):
+    """``text`` (a subject) cut to ``limit`` characters (for messages about huge subjects)."""
+    text = str(text)
+    return text if len(text) <= limit else "%s...(%d chars)" % (text[:limit], len(text))
+
+
 _PUB_VIOLATION = re.compile(r'Permissions Violation for Publish to "([^"]*)"', re.I)
 _SUB_VIOLATION = re.compile(r'Permissions Violation for Subscription to "([^"]*)"', re.I)
 _AUTH_ERRORS = ("authorization violation", "authentication", "user authentication", "authorization")
@@ -332,12 +405,16 @@ _AUTH_ERRORS = ("authorization violation", "authentication", "user authenticatio
 class _Server:
     """One server address; ``url`` keeps credentials, ``display`` never does."""
 
-    __slots__ = ("url", "scheme", "host", "port", "discovered", "failures")
+    __slots__ = ("url", "address", "scheme", "host", "port", "discovered", "failures", "user", "password",
+                 "userinfo")
 
     def __init__(self, url, discovered=False):
-        parsed = urlparse(url)
-        if parsed.scheme not in ("nats", "tls"):
-            raise BusError("unsupported NATS URL scheme %r in %s" % (parsed.scheme, jsonutil.mask_url(url)))
+        scheme, _, rest = url.partition("://")
+        # the userinfo ends at the LAST '@': a raw '@', ':' or '/' in a password is the password's
+        userinfo, at, hostport = rest.rpartition("@")
+        if scheme not in ("nats", "tls"):
+            raise BusError("unsupported NATS URL scheme %r in %s" % (scheme, jsonutil.mask_url(url)))
+        parsed = urlparse("//" + hostport)
         if not parsed.hostname:
             raise BusError("no host in NATS URL %s" % jsonutil.mask_url(url))
         try:
@@ -345,8 +422,14 @@ class _Server:
         except ValueError:
             raise BusError("bad port in NATS URL %s" % jsonutil.mask_url(url)) from None
         netloc = parsed.netloc if parsed.port else "%s:%d" % (parsed.netloc, port)
-        self.url = "%s://%s" % (parsed.scheme, netloc)
-        self.scheme = parsed.scheme
+        self.userinfo = userinfo if at else None
+        self.url = "%s://%s%s" % (scheme, userinfo + "@" if at else "", netloc)
+        self.address = "%s://%s" % (scheme, netloc)  # for pynats2, which would misparse some passwords
+        # percent-decoded (``%40`` is an '@'): user:password, or a token alone
+        user, colon, password = userinfo.partition(":")
+        self.user = unquote(user) if at and user else None
+        self.password = unquote(password) if at and colon else None
+        self.scheme = scheme
         self.host = parsed.hostname
         self.port = port
         self.discovered = discovered
@@ -363,8 +446,7 @@ class _Server:
 
     def sibling(self, hostport):
         """A server announced by this one (INFO connect_urls), with this one's scheme and credentials."""
-        userinfo = urlparse(self.url).netloc.rpartition("@")
-        prefix = userinfo[0] + "@" if userinfo[1] else ""
+        prefix = self.userinfo + "@" if self.userinfo is not None else ""
         return _Server("%s://%s%s" % (self.scheme, prefix, hostport), discovered=True)
 
 
@@ -377,6 +459,9 @@ def _parse_servers(servers):
         if not url:
             continue
         if "://" not in url:
+            if "/" in url:  # "nats:/u:p@host": a mistyped scheme, not a host name
+                raise BusError("malformed NATS URL %s (expected nats://[user:password@]host[:port])"
+                               % jsonutil.mask_url(url))
             url = "nats://" + url
         result.append(_Server(url))
     if not result:
@@ -596,8 +681,10 @@ class Bus:
                     raise _HandshakeError("server requires TLS: use a tls:// URL")
                 if tls and not info.get("tls_required", False) and not info.get("tls_available", False):
                     raise _HandshakeError("server does not offer TLS")
-                hs = pynats2.client.NATSNoSubscribeClient(server.url, name=self.name, **self._tls)
+                hs = pynats2.client.NATSNoSubscribeClient(server.address, name=self.name, **self._tls)
                 hs._conn_options["protocol"] = 1  # 1: the server sends INFO updates (cluster connect_urls)
+                hs._conn_options["username"] = server.user
+                hs._conn_options["password"] = server.password
                 hs._socket = sock
                 if tls:
                     hs._connect_tls()
@@ -776,8 +863,11 @@ class Bus:
         try:
             if buf:
                 buf = self._process(conn, buf)
+            monotonic = time.monotonic
+            turn_started = monotonic()
+            read_msgs = self._in_msgs
             while not conn.closed:
-                data = sock.recv(65536)
+                data = sock.recv(_READ_SIZE)
                 if not data:
                     raise ConnectionLost("closed by the server")
                 if buf:
@@ -785,14 +875,54 @@ class Bus:
                 else:
                     buf = bytearray(data)
                 buf = self._process(conn, buf)
-                if len(data) > 16384:
+                if buf is not None and len(buf) >= _READ_SIZE:
+                    # a big message half read: its rest straight into one buffer (no growing and copying)
+                    buf, more = self._read_big(sock, buf)
+                    if more:
+                        buf = self._process(conn, buf)
+                if self._in_msgs - read_msgs >= _YIELD_MSGS or monotonic() - turn_started >= _YIELD_SECONDS:
                     # a flood: recv() returns without yielding while data is waiting, so let the
-                    # delivery, writer and requesting greenlets run before reading more
+                    # delivery, writer and requesting greenlets run before reading more.  Big messages
+                    # are read for up to 20 ms before yielding: nats-server cuts a client that leaves more
+                    # than its max_pending (64 MiB) unread, and what is read is bounded by the queues
+                    # (a server answers what does not fit "busy" from here)
                     gevent.sleep(0)
+                    turn_started = monotonic()
+                    read_msgs = self._in_msgs
         except BaseException as e:  # GreenletExit included: the socket is gone either way
             self._lost(conn, e if str(e) else type(e).__name__)
             if not isinstance(e, Exception):
                 raise
+
+    @staticmethod
+    def _read_big(sock, buf):
+        """When ``buf`` starts with a MSG whose payload has not all come: read the rest of that message
+        into a buffer of its final size (``recv_into``).  Returns (buffer, bytes read)."""
+        if not buf.startswith(b"MSG "):
+            return buf, 0
+        i = buf.find(b"\r\n")
+        if i < 0:
+            return buf, 0
+        try:
+            total = i + 2 + int(bytes(buf[4:i]).rsplit(b" ", 1)[1]) + 2
+        except (ValueError, IndexError):
+            return buf, 0   # (the parser says what is wrong with it)
+        have = len(buf)
+        if total <= have:
+            return buf, 0
+        whole = bytearray(total)
+        whole[:have] = buf
+        view = memoryview(whole)
+        try:
+            n = have
+            while n < total:
+                got = sock.recv_into(view[n:])
+                if not got:
+                    raise ConnectionLost("closed by the server")
+                n += got
+        finally:
+            view.release()
+        return whole, total - have
 
     def _process(self, conn, buf):
         """Parse every complete protocol line/message in ``buf``; returns the unparsed rest."""
@@ -814,7 +944,11 @@ class Bus:
                 stop = start + size
                 if stop + 2 > end:
                     break  # payload incomplete: parse the header again when more arrives
-                data = bytes(buf[start:stop])
+                if size > 65536:
+                    with memoryview(buf) as view:
+                        data = bytes(view[start:stop])   # one copy, not two
+                else:
+                    data = bytes(buf[start:stop])
                 pos = stop + 2
                 self._in_msgs += 1
                 self._in_bytes += size
@@ -823,12 +957,12 @@ class Bus:
                     subject = parts[0]
                     entry = self._requests.get(subject[self._reply_prefix_len:])
                     if entry is not None and entry.deliver(
-                            Msg(subject.decode(), parts[2].decode() if len(parts) == 4 else None, data, self)):
+                            Msg(_text(subject), _text(parts[2]) if len(parts) == 4 else None, data, self)):
                         self._requests.pop(subject[self._reply_prefix_len:], None)
                     continue
                 sub = subs.get(sid)
                 if sub is not None:
-                    sub._enqueue(Msg(parts[0].decode(), parts[2].decode() if len(parts) == 4 else None,
+                    sub._enqueue(Msg(_text(parts[0]), _text(parts[2]) if len(parts) == 4 else None,
                                      data, self))
                 continue
             line = bytes(buf[pos:i])
@@ -967,11 +1101,9 @@ class Bus:
         if size > self._max_payload:
             raise PayloadTooLarge("payload of %d bytes for %s exceeds the server's max_payload of %d bytes"
                                   % (size, subject, self._max_payload))
-        if not subject or _BAD_SUBJECT.search(subject):
-            raise InvalidSubject("invalid subject %r" % subject)
+        _check_subject(subject)
         if reply:
-            if _BAD_SUBJECT.search(reply):
-                raise InvalidSubject("invalid reply subject %r" % reply)
+            check_reply_subject(reply)
             head = "PUB %s %s %d\r\n" % (subject, reply, size)
         else:
             head = "PUB %s %d\r\n" % (subject, size)
@@ -979,17 +1111,21 @@ class Bus:
         self._out_msgs += 1
         self._out_bytes += size
 
-    def subscribe(self, subject, callback, queue=None, max_pending=10000):
-        """Subscribe ``callback(msg)`` (run in the subscription's greenlet); returns a Subscription."""
+    def subscribe(self, subject, callback, queue=None, max_pending=10000,
+                  max_pending_bytes=DEFAULT_MAX_PENDING_BYTES, on_overflow=None):
+        """Subscribe ``callback(msg)`` (run in the subscription's greenlet); returns a Subscription.
+
+        ``max_pending``/``max_pending_bytes`` bound its queue; ``on_overflow``: see :class:`Subscription`.
+        """
         if self._state in (CLOSED, DRAINING):
             raise BusClosed("bus %s is %s" % (self.name, self._state))
-        if not subject or _BAD_SUBJECT.search(subject):
-            raise InvalidSubject("invalid subject %r" % subject)
-        if queue is not None and (not queue or _BAD_SUBJECT.search(queue)):
-            raise InvalidSubject("invalid queue group %r" % queue)
-        if max_pending < 1:
-            raise ValueError("max_pending must be >= 1")
-        sub = Subscription(self, next(self._sids), subject, callback, queue=queue, max_pending=max_pending)
+        _check_subject(subject)
+        if queue is not None:
+            _check_subject(queue, "queue group")
+        if max_pending < 1 or max_pending_bytes < 1:
+            raise ValueError("max_pending and max_pending_bytes must be >= 1")
+        sub = Subscription(self, next(self._sids), subject, callback, queue=queue, max_pending=max_pending,
+                           max_pending_bytes=max_pending_bytes, on_overflow=on_overflow)
         self._subs[sub.sid] = sub
         if self.connected:  # else sent by the (re)connect
             self._write(_sub_line(sub))
@@ -1037,12 +1173,15 @@ class Bus:
         finally:
             self._requests.pop(token, None)
 
-    def gather(self, subject, payload=b"", timeout=1.0, max_replies=None, until=None):
+    def gather(self, subject, payload=b"", timeout=1.0, max_replies=None, until=None, raise_on_loss=False):
         """Publish once; collect replies until ``max_replies``, ``until(msgs)`` or ``timeout``.
 
         ``until(msgs)`` gets the replies so far after each reply and runs in
         the calling greenlet.  Returns the list of Msgs that came (possibly
-        empty); never raises on timeout.
+        empty); never raises on timeout.  When the connection drops meanwhile
+        it returns what came, or with ``raise_on_loss`` raises
+        :class:`ConnectionLost` (``.partial``: the replies that came) unless
+        ``until`` was already satisfied.
         """
         self._check_request()
         token = b"%d" % next(self._tokens)
@@ -1056,10 +1195,16 @@ class Bus:
                 if remaining <= 0 or not entry.wake.wait(remaining):
                     break
                 entry.wake.clear()
-                if not entry.done and until is not None and until(entry.msgs):
+                if until is not None and until(entry.msgs):
+                    entry.error = None  # satisfied: a loss right after does not matter
                     break
         finally:
             self._requests.pop(token, None)
+        if raise_on_loss and entry.error is not None:
+            exc = entry.error
+            lost = ConnectionLost(str(exc))
+            lost.partial = list(entry.msgs)
+            raise lost
         return list(entry.msgs)
 
     # -- flush / drain / close -------------------------------------------
@@ -1164,6 +1309,12 @@ def _sub_line(sub):
     if sub.queue:
         return ("SUB %s %s %d\r\n" % (sub.subject, sub.queue, sub.sid)).encode()
     return ("SUB %s %d\r\n" % (sub.subject, sub.sid)).encode()
+
+
+def _text(token):
+    """A subject from the wire as str; bytes that are not UTF-8 (anyone may publish them) become lone
+    surrogates, which no subject check lets back onto the wire, rather than killing the reader."""
+    return token.decode("utf-8", "surrogateescape")
 
 
 def _err_text(line):

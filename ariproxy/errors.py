@@ -8,9 +8,10 @@ import re
 
 __all__ = [
     "AriProxyError", "ValidationError", "ProtocolError", "Timeout",
-    "ARIConnectionError", "ARIError", "BadRequest", "Unauthorized", "Forbidden",
+    "ARIConnectionError", "ARIAnswerCut", "ARIError", "BadRequest", "Unauthorized", "Forbidden",
     "NotFound", "Conflict", "Unprocessable", "ServerError", "NotImplementedByServer",
     "Busy", "EventGap", "EntityDestroyed", "HungUp", "error_for_status", "error_from_text", "error_text",
+    "describe",
 ]
 
 
@@ -62,6 +63,11 @@ class HungUp(EntityDestroyed):
 
 class ARIConnectionError(AriProxyError, ConnectionError):
     """Asterisk (or the ari-proxy server's link to it) cannot be reached."""
+
+
+class ARIAnswerCut(ARIConnectionError):
+    """Asterisk's answer stopped partway (the connection dropped after the status line, before the
+    whole body came): the operation may well have run; the link to Asterisk may be fine."""
 
 
 class ARIError(AriProxyError):
@@ -181,6 +187,16 @@ def error_text(status, reason, message=None):
     return text
 
 
+def describe(exc):
+    """``Class: message``, and the exception that led to it (``__cause__``/``__context__``) when there is one:
+    for logs, where a bare library exception name would hide what went wrong."""
+    text = "%s: %s" % (type(exc).__name__, exc) if str(exc) else type(exc).__name__
+    inner = exc.__cause__ or exc.__context__
+    if inner is not None and inner is not exc:
+        text += " (from %s)" % ("%s: %s" % (type(inner).__name__, inner) if str(inner) else type(inner).__name__)
+    return text
+
+
 def error_from_text(text):
     """Map a server's error string to the exception a caller should see."""
     m = _NON_2XX.search(text)
@@ -191,6 +207,8 @@ def error_from_text(text):
         return NotImplementedByServer(text)
     if "not found" in low:
         return NotFound(text)
+    if low.startswith("ari answer cut"):
+        return ARIAnswerCut(text)
     if low.startswith("ari connection is down"):
         return ARIConnectionError(text)
     if low.startswith("busy"):

@@ -1,10 +1,11 @@
 """The subject-token check refuses exactly the characters the protocol names ('.', '*', '>',
-whitespace as ``str.isspace`` has it, control characters), one character at a time over the BMP."""
+whitespace as ``str.isspace`` has it, control characters, lone surrogates: no UTF-8 form), one character
+at a time over the BMP."""
 from ariproxy.protocol.subjects import _bad_char
 
 
 def _refused(ch):
-    return ch in ".*>" or ch.isspace() or ord(ch) < 32 or ord(ch) == 127
+    return ch in ".*>" or ch.isspace() or ord(ch) < 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF
 
 
 def test_every_bmp_character_and_some_astral_ones():

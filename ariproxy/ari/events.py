@@ -306,7 +306,11 @@ class EventStream:
             except websocket.WebSocketBadStatusException as e:
                 log.warning("ARI websocket %s refused: HTTP %s%s", mask_url(self.owner.ws_url), e.status_code,
                             " (check the ARI credentials)" if e.status_code == 401 else "")
-            except (OSError, websocket.WebSocketException) as e:
+            except websocket.WebSocketException as e:
+                # it answered, but not as a websocket (a proxy's page, a wrong path, a broken answer): say why
+                log.warning("ARI websocket %s: handshake failed: %s", mask_url(self.owner.ws_url),
+                            mask_url(errors.describe(e)))
+            except OSError as e:
                 log.info("ARI websocket %s unreachable: %s%s", mask_url(self.owner.ws_url), e.__class__.__name__,
                          (": %s" % mask_url(str(e))) if str(e) else "")
             else:

@@ -79,6 +79,10 @@ class _Stale(Exception):
     """A reused connection was closed by the peer before any byte of the answer arrived."""
 
 
+class _Cut(Exception):
+    """The answer's head came, its body did not (all of it)."""
+
+
 class _Connection:
     """One keep-alive HTTP/1.1 connection (used by one greenlet at a time)."""
 
@@ -184,6 +188,15 @@ class _Connection:
             keep_alive = "close" not in connection
         else:
             keep_alive = "keep-alive" in connection
+        try:
+            body, keep_alive = self._body(method, status, headers, keep_alive)
+        except OSError as e:
+            raise _Cut("HTTP %d answer cut partway through its body (%s)" % (status, _short_reason(e))) from None
+        return status, reason, headers, body, keep_alive
+
+    def _body(self, method, status, headers, keep_alive):
+        sock = self.sock
+        buf = self.buf
         if method == "HEAD" or status in (204, 304):
             body = b""
         elif "chunked" in headers.get("transfer-encoding", "").lower():
@@ -219,7 +232,7 @@ class _Connection:
             keep_alive = False
         if buf:
             keep_alive = False      # bytes past the answer: this connection is out of step
-        return status, reason, headers, body, keep_alive
+        return body, keep_alive
 
 
 class HTTPTransport:
@@ -340,6 +353,9 @@ class HTTPTransport:
             except socket.timeout:
                 conn.close()
                 raise errors.Timeout("%s: no answer from ARI within %.1fs" % (what, read_timeout)) from None
+            except _Cut as e:
+                conn.close()
+                raise errors.ARIAnswerCut("%s: %s" % (what, e)) from None
             except errors.ProtocolError as e:
                 conn.close()
                 raise errors.ARIConnectionError("%s: HTTP failure talking to ARI (%s)" % (what, e)) from None
@@ -373,6 +389,10 @@ class HTTPTransport:
                                             % (what, self.base_url, self.connect_timeout)) from None
         except requests.exceptions.Timeout:
             raise errors.Timeout("%s: no answer from ARI within %.1fs" % (what, read_timeout)) from None
+        except requests.exceptions.ChunkedEncodingError as e:
+            # the status line and headers came, the body stopped partway (requests reads it after them)
+            raise errors.ARIAnswerCut("%s: ARI's answer was cut partway through its body (%s)"
+                                      % (what, _short_reason(e))) from None
         except requests.exceptions.ConnectionError as e:
             raise errors.ARIConnectionError("%s: cannot reach ARI at %s (%s)"
                                             % (what, self.base_url, _short_reason(e))) from None

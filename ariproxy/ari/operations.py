@@ -95,6 +95,15 @@ def operation_for(method, path):
     return None
 
 
+def _short(value, limit=64):
+    """repr of a (maybe hostile, huge) parameter value, cut to ``limit`` characters for error texts."""
+    size = len(value) if isinstance(value, (str, bytes)) else None
+    text = repr(value[:limit] if size is not None and size > limit else value)
+    if size is not None and size > limit:
+        return text[:limit] + "...(%d chars)" % size
+    return text if len(text) <= limit else text[:limit] + "...(%d chars)" % len(text)
+
+
 def _bad(op, name, problem):
     return ValidationError("%s: parameter %r %s" % (op.name, name, problem), parameter=name)
 
@@ -107,13 +116,17 @@ def _scalar(op, p, value):
         elif isinstance(value, str) and value.lower() in ("true", "false"):
             text = value.lower()
         else:
-            raise _bad(op, p.name, "must be a boolean, got %r" % (value,))
+            raise _bad(op, p.name, "must be a boolean, got %s" % _short(value))
     elif p.type in ("int", "long"):
         if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise _bad(op, p.name, "must be an integer, got %r" % (value,))
+            raise _bad(op, p.name, "must be an integer, got %s" % _short(value))
+        if isinstance(value, int) and value.bit_length() > 64:
+            raise _bad(op, p.name, "must be a 64-bit integer, got one of %d bits" % value.bit_length())
         text = str(value).strip()
         if not _INTEGER.match(text):
-            raise _bad(op, p.name, "must be an integer, got %r" % (value,))
+            raise _bad(op, p.name, "must be an integer, got %s" % _short(value))
+        if len(text) > 20:  # (int() of thousands of digits is slow, and refused past 4,300)
+            raise _bad(op, p.name, "must be a 64-bit integer, got %d digits" % len(text))
         number = int(text)
         if p.minimum is not None and number < p.minimum:
             raise _bad(op, p.name, "must be >= %s, got %d" % (p.minimum, number))
@@ -124,7 +137,7 @@ def _scalar(op, p, value):
             raise _bad(op, p.name, "must be a string, got %s" % type(value).__name__)
         text = value if isinstance(value, str) else str(value)
     if p.allowed_values is not None and text not in p.allowed_values:
-        raise _bad(op, p.name, "must be one of %s, got %r" % ("|".join(p.allowed_values), text))
+        raise _bad(op, p.name, "must be one of %s, got %s" % ("|".join(p.allowed_values), _short(text)))
     return text
 
 

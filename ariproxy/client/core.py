@@ -542,7 +542,8 @@ class Client:
                     return True
                 return bool(expected) and len(msgs) >= max(expected, self._known(key))
 
-            msgs = self._conn.bus.gather(subject, data, timeout=timeout, until=until)
+            # NATS dropping meanwhile raises ConnectionLost at once, as an exact-node request does
+            msgs = self._conn.bus.gather(subject, data, timeout=timeout, until=until, raise_on_loss=True)
             until(msgs)
             for r in decoded:
                 if r is not None and r.ok:
@@ -588,7 +589,7 @@ class Client:
         expected = self._expected(key)
         for attempt in range(self.retries + 1):
             msgs = self._conn.bus.gather(
-                subject, data, timeout=timeout,
+                subject, data, timeout=timeout, raise_on_loss=True,
                 until=lambda ms: bool(expected) and len(ms) >= max(expected, self._known(key)))
             if msgs:
                 return msgs

@@ -33,6 +33,8 @@ __all__ = ["EventRouter", "Subscription", "Callback", "TERMINAL_EVENTS", "DEFAUL
 log = logging.getLogger("ariproxy.client.events")
 
 DEFAULT_QUEUE_SIZE = 1000
+#: bytes of events (as they came over NATS) a subscription queues at most; past it the oldest are dropped
+DEFAULT_QUEUE_BYTES = 16 * 1024 * 1024
 
 #: the event after which an entity sends nothing more (ends early subscriptions)
 TERMINAL_EVENTS = {
@@ -60,7 +62,8 @@ class Subscription:
     """
 
     __slots__ = ("types", "key", "subject", "_router", "_queue", "_ready", "_closed", "_owner",
-                 "dropped", "delivered", "_warned", "maxsize", "_terminal", "_ended", "__weakref__")
+                 "dropped", "delivered", "_warned", "maxsize", "_terminal", "_ended", "maxbytes", "_bytes",
+                 "__weakref__")
 
     def __init__(self, router, subject, types=(), key=None, maxsize=DEFAULT_QUEUE_SIZE, owner=None,
                  terminal=()):
@@ -68,6 +71,8 @@ class Subscription:
         self.key = key
         self.subject = subject
         self.maxsize = maxsize
+        self.maxbytes = DEFAULT_QUEUE_BYTES
+        self._bytes = 0     # bytes put since the last count: never less than what is queued
         self.dropped = 0
         self.delivered = 0      # events queued for the reader (``client.stats()``)
         self._router = router
@@ -99,13 +104,19 @@ class Subscription:
         key = self.key
         if key is not None and key.node and event.asterisk_id and event.asterisk_id != key.node:
             return
-        if len(self._queue) >= self.maxsize:
-            self._queue.popleft()
+        size = len(event.raw) if event.raw else 0
+        self._bytes += size
+        if self._bytes > self.maxbytes:
+            # readers do not count what they take: count what is really queued (once per maxbytes put)
+            self._bytes = sum(len(e.raw) for e in self._queue if e.raw) + size
+        while self._queue and (len(self._queue) >= self.maxsize or self._bytes > self.maxbytes):
+            old = self._queue.popleft()
+            self._bytes -= len(old.raw) if old.raw else 0
             self.dropped += 1
             if not self._warned:
                 self._warned = True
-                log.warning("%r is full (%d events): dropping the oldest; read faster or raise queue_size",
-                            self, self.maxsize)
+                log.warning("%r is full (%d events or %d bytes): dropping the oldest; read faster or raise "
+                            "queue_size", self, self.maxsize, self.maxbytes)
         self._queue.append(event)
         self.delivered += 1
         if self._ready is not None:

@@ -5,7 +5,10 @@ an app is given, then ``.node`` when both are (a node without an app is
 ignored, exactly as the Go implementation does: such a request is a
 broadcast).  App names, node ids and dialog ids become subject tokens, so
 they are validated: a token containing ``.``, ``*``, ``>`` or whitespace
-would let a caller address (or listen to) subjects it should not.
+would let a caller address (or listen to) subjects it should not.  Tokens
+are also bounded (``MAX_TOKEN_BYTES`` of UTF-8, the prefix ``MAX_PREFIX_BYTES``):
+every subject stays far below nats-server's 4,096-byte control line, which
+a longer PUB or SUB line breaks the connection on.
 """
 import re
 
@@ -17,6 +20,7 @@ __all__ = [
     "DEFAULT_PREFIX", "CLASSES", "REQUEST_CLASSES", "CREATE_QUEUE_GROUP", "LISTEN_QUEUE_GROUP",
     "normalize_prefix", "validate_token", "subject", "request_subjects", "event_subject",
     "event_pattern", "dialog_subject", "dialog_pattern", "ping_subject", "announce_subject",
+    "MAX_TOKEN_BYTES", "MAX_PREFIX_BYTES",
 ]
 
 DEFAULT_PREFIX = "ari."
@@ -30,8 +34,14 @@ CREATE_QUEUE_GROUP = "ariproxy"
 #: NATS queue group the Go client's Listen uses for StasisStart distribution (section 9)
 LISTEN_QUEUE_GROUP = "ARIProxyStasisStartDistributorQueue"
 
-# '.', '*', '>', whitespace (``\s`` of a str pattern is exactly ``str.isspace``), control characters.
-_BAD_CHAR = re.compile(r"[.*>\s\x00-\x1f\x7f]")
+#: longest app name, node id or dialog id (UTF-8 bytes): UUIDs, MAC addresses and names fit many times over
+MAX_TOKEN_BYTES = 255
+#: longest prefix (UTF-8 bytes, dots included); prefix + class + app + node stays under 1 KiB
+MAX_PREFIX_BYTES = 255
+
+# '.', '*', '>', whitespace (``\s`` of a str pattern is exactly ``str.isspace``), control characters,
+# lone surrogates (JSON's "\ud800": no UTF-8 form, so no subject).
+_BAD_CHAR = re.compile(r"[.*>\s\x00-\x1f\x7f\ud800-\udfff]")
 
 
 def _bad_char(value):
@@ -54,7 +64,11 @@ def validate_token(name, value, required=True):
     bad = _bad_char(value)
     if bad is not None:
         raise ProtocolError("%s %s contains %r (not allowed in a NATS subject token: '.', '*', '>', "
-                            "whitespace, control characters)" % (name, short(value), bad))
+                            "whitespace, control characters, lone surrogates)" % (name, short(value), bad))
+    # at most 4 bytes per character: only long ones need encoding to be measured
+    if len(value) > MAX_TOKEN_BYTES // 4 and len(value.encode("utf-8")) > MAX_TOKEN_BYTES:
+        raise ProtocolError("%s %s is too long: %d bytes, at most %d (it becomes a NATS subject token)"
+                            % (name, short(value), len(value.encode("utf-8")), MAX_TOKEN_BYTES))
     return value
 
 
@@ -67,6 +81,8 @@ def normalize_prefix(prefix):
     body = prefix[:-1] if prefix.endswith(".") else prefix
     for token in body.split("."):
         validate_token("prefix token", token)
+    if len(body.encode("utf-8")) + 1 > MAX_PREFIX_BYTES:
+        raise ProtocolError("prefix %s is too long: at most %d bytes" % (short(prefix), MAX_PREFIX_BYTES))
     return body + "."
 
 

@@ -30,7 +30,7 @@ import gevent.event
 
 from ariproxy import __version__, errors
 from ariproxy.ari import ARI, HTTP_CLIENTS
-from ariproxy.bus import Bus, PayloadTooLarge
+from ariproxy.bus import Bus, InvalidSubject, PayloadTooLarge, check_reply_subject
 from ariproxy.jsonutil import mask_url
 from ariproxy.protocol import Announcement, Request, Response, subjects
 from ariproxy.server import dialogs as dialogs_mod
@@ -82,7 +82,8 @@ class Server:
                  exit_on_entity_change=False, rest_transport="auto", shutdown_timeout=10.0,
                  ari_timeout=5.0, max_dialog_entities=100000, name="ariproxy-server", ari_http_client="requests",
                  events_ping_interval=0.5, events_pong_timeout=1.0, events_max_backlog=64 * 1024 * 1024,
-                 nats_pending_buffer=8 * 1024 * 1024, http=None, metrics=True, instance_id=None):
+                 nats_pending_buffer=8 * 1024 * 1024, http=None, metrics=True, instance_id=None,
+                 max_request_bytes=64 * 1024 * 1024, nats_ping_interval=5.0):
         self.application = subjects.validate_token("application", application)
         self.prefix = subjects.normalize_prefix(prefix)
         self.ari_url = ari_url
@@ -95,6 +96,14 @@ class Server:
         if int(max_concurrent) < 1:
             raise errors.ValidationError("max_concurrent must be at least 1", parameter="max_concurrent")
         self.max_concurrent = int(max_concurrent)
+        # bytes of requests accepted and not answered yet (past it: busy), and (a quarter of it, 2 MiB at
+        # most) of requests each subscription holds before dispatch: a burst of big requests never grows the
+        # process, and is read fast (most answered busy by the reader) so nats-server does not cut us as a
+        # slow consumer
+        if int(max_request_bytes) < 1024 * 1024:
+            raise errors.ValidationError("max_request_bytes must be at least 1 MiB", parameter="max_request_bytes")
+        self.max_request_bytes = int(max_request_bytes)
+        self._queue_bytes = min(2 * 1024 * 1024, self.max_request_bytes // 4)
         self.exit_on_entity_change = bool(exit_on_entity_change)
         if rest_transport not in _REST_TRANSPORTS:
             raise errors.ValidationError("rest_transport must be one of %s, got %r"
@@ -115,6 +124,8 @@ class Server:
         self.events_max_backlog = int(events_max_backlog)
         # bytes the NATS connection buffers while it reconnects (events past it are counted as lost)
         self.nats_pending_buffer = int(nats_pending_buffer)
+        # a NATS connection that leaves 2 PINGs unanswered (one per this many seconds) is stale: reconnect
+        self.nats_ping_interval = _positive("nats_ping_interval", nats_ping_interval)
         self.name = name
         #: this process's id in announcements (a duplicate (node, app) is told apart by it)
         self.instance_id = instance_id or uuid.uuid4().hex
@@ -147,6 +158,8 @@ class Server:
                                      lambda: self.node)
         self.handler = RequestHandler(self)
         self._pool = WorkerPool(self.max_concurrent)
+        self._held = {}           # accepted requests not answered yet: Msg -> its size
+        self._held_bytes = 0
         self._ari_up = False
         self._accepting = False
         self._subs = []           # subscriptions of the request and ping subjects
@@ -157,7 +170,7 @@ class Server:
         self._counters = {"requests": 0, "accepted": 0, "replies": 0, "busy": 0, "ignored": 0,
                           "errors": 0, "bad_requests": 0, "not_implemented": 0, "ari_down": 0,
                           "announcements": 0, "pings": 0, "entity_changes": 0, "ari_reconnects": 0,
-                          "http_reaped": 0}
+                          "http_reaped": 0, "bad_replies": 0, "shutdown_abandoned": 0}
 
     def __repr__(self):
         return "<Server app=%s node=%s state=%s ari=%s nats=%s>" % (
@@ -171,6 +184,7 @@ class Server:
         out = dict(self._counters)
         out.update(self.events.stats)
         out["in_flight"] = len(self._pool)
+        out["in_flight_bytes"] = self._held_bytes
         out["dialog_entities"] = len(self.dialog_bindings)
         out["dialog_evicted"] = self.dialog_bindings.evicted
         out["ari_up"] = self._ari_up
@@ -333,6 +347,7 @@ class Server:
 
     def _connect_nats(self):
         self.bus = Bus(servers=self.nats_url, name=self.name, reconnect=True, pending_buffer=self.nats_pending_buffer,
+                       ping_interval=self.nats_ping_interval,
                        on_connect=self._on_nats_connect, on_disconnect=self._on_nats_disconnect)
         self._retry("connecting to NATS at %s" % mask_url(self.nats_url), self.bus.connect)
 
@@ -350,7 +365,7 @@ class Server:
         for cls in subjects.REQUEST_CLASSES:
             queue = subjects.CREATE_QUEUE_GROUP if cls == "create" else None
             for level, subj in enumerate(subjects.request_subjects(self.prefix, cls, self.application, self.node)):
-                sub = self.bus.subscribe(subj, self._request_callback(level), queue=queue)
+                sub = self._subscribe_requests(subj, level, queue)
                 self._subs.append(sub)
                 if level == 2:
                     self._exact_subs.append(sub)
@@ -360,6 +375,18 @@ class Server:
 
     def _request_callback(self, level):
         return lambda msg: self.dispatch(msg, level)
+
+    def _subscribe_requests(self, subj, level, queue):
+        """A request subscription whose queue is bounded by bytes too: past it, requests are answered busy."""
+        return self.bus.subscribe(subj, self._request_callback(level), queue=queue,
+                                  max_pending_bytes=self._queue_bytes, on_overflow=self._overflow)
+
+    def _overflow(self, msg):
+        """The bus's reader could not queue ``msg`` (the subscription holds too much): busy, at once."""
+        self._counters["requests"] += 1
+        self._counters["busy"] += 1
+        self._reply(msg, Response(error="busy: too many requests waiting to be read (%d bytes queued at most)"
+                                  % self._queue_bytes).encode())
 
     # -- connection events ----------------------------------------------------------------------
 
@@ -509,7 +536,7 @@ class Server:
         for cls in subjects.REQUEST_CLASSES:
             queue = subjects.CREATE_QUEUE_GROUP if cls == "create" else None
             subj = subjects.subject(self.prefix, cls, self.application, entity_id)
-            sub = self.bus.subscribe(subj, self._request_callback(2), queue=queue)
+            sub = self._subscribe_requests(subj, 2, queue)
             self._subs.append(sub)
             self._exact_subs.append(sub)
         try:
@@ -528,6 +555,17 @@ class Server:
         over the ARI websocket) sent to ARI from here.
         """
         self._counters["requests"] += 1
+        reply = msg.reply
+        if reply and ("*" in reply or ">" in reply or len(reply) > 256 or not reply.isascii()):
+            try:
+                check_reply_subject(reply)
+            except InvalidSubject as e:
+                # not answered, not run: a wildcard reply subject would publish to whoever listens there
+                self._counters["bad_replies"] += 1
+                n = self._counters["bad_replies"]
+                if n == 1 or not n % 1000:
+                    log.warning("request on %s refused (%d so far): %s", msg.subject, n, e)
+                return
         if self.observer is not None:
             msg = self.observer.begin(msg)
         if not self._accepting:
@@ -543,6 +581,14 @@ class Server:
             self._reply(msg, Response(error="busy: %d requests in flight (max_concurrent)"
                                       % self.max_concurrent).encode())
             return
+        size = len(msg.data)
+        if self._held and self._held_bytes + size > self.max_request_bytes:
+            self._counters["busy"] += 1
+            self._reply(msg, Response(error="busy: %d bytes of requests in flight (max_request_bytes %d)"
+                                      % (self._held_bytes, self.max_request_bytes)).encode())
+            return
+        self._held[msg] = size
+        self._held_bytes += size
         self._counters["accepted"] += 1
         ari = self.ari
         if ari is not None and ari.can_start:
@@ -618,6 +664,7 @@ class Server:
                                                               self.node)).encode())
             else:
                 self._counters["ignored"] += 1
+                self._release(msg)
             return None
         if self.observer is not None:
             self.observer.decoded(msg, request)
@@ -645,9 +692,17 @@ class Server:
     def _in_scope(self, key):
         return (not key.node or key.node == self.node) and (not key.app or key.app == self.application)
 
+    def _release(self, msg):
+        """``msg`` is answered (or needs no answer): no longer held."""
+        size = self._held.pop(msg, None)
+        if size is not None:
+            self._held_bytes -= size
+
     def _reply(self, msg, payload):
         if self.observer is not None:
             self.observer.replied(msg, payload)
+        if self._held:
+            self._release(msg)
         if not msg.reply:
             return
         try:
@@ -704,8 +759,15 @@ class Server:
         # Let every accepted request finish and answer (the bus stays open for the replies).
         self._pool.join(timeout=max(0.1, deadline - time.monotonic()))
         if len(self._pool):
-            log.warning("stop: %d requests did not finish within %.1fs; abandoning them", len(self._pool), timeout)
+            log.warning("stop: %d requests did not finish within %.1fs; answering them with an error",
+                        len(self._pool), timeout)
             self._pool.kill()
+        # Whoever still waits gets an answer now rather than their own timeout.
+        for msg in list(self._held):
+            self._counters["shutdown_abandoned"] += 1
+            self._reply(msg, Response(error="server is shutting down: the request did not finish within "
+                                      "shutdown_timeout (%.1fs); it may or may not have taken effect" % timeout
+                                      ).encode())
         self._pool.close()
         self._accepting = False
         self._close_connections(drain=True)

@@ -36,6 +36,8 @@ def error_response_text(exc):
     if isinstance(exc, errors.ARIError) and exc.status is not None:
         reason = exc.reason or http.client.responses.get(exc.status, "")
         return errors.error_text(exc.status, reason, exc.message)
+    if isinstance(exc, errors.ARIAnswerCut):
+        return "ARI answer cut short: %s" % mask_url(str(exc))
     if isinstance(exc, errors.ARIConnectionError):
         return "ARI connection is down: %s" % mask_url(str(exc))
     if isinstance(exc, errors.Timeout):
