@@ -17,6 +17,13 @@ APP = "clusterapp"
 NODES = ("02:fc:00:00:00:0a", "02:fc:00:00:00:0b")
 
 
+def _record(handled, i):
+    """A two-argument listen handler that notes which instance got the call."""
+    def handler(ch, ev):
+        handled[ch.id].append(i)
+    return handler
+
+
 def _calls_each_handled_once(callers, handled, n, node):
     """Originate ``n`` calls on ``node`` (through rotating callers); each reaches exactly one listener."""
     ids = []
@@ -40,7 +47,8 @@ def test_failover_of_a_server_and_of_a_client_across_the_cluster(nats_cluster, p
         bus.connect()
         buses.append(bus)
         client = Client(application=APP, bus=bus, timeout=3.0, retries=1)
-        client.listen(lambda ch, ev, i=i: handled[ch.id].append(i))
+        # (the callers are these clients: include_own hands their own calls to the queue group too)
+        client.listen(_record(handled, i), include_own=True)
         clients.append(client)
     try:
         for c in clients:
