@@ -122,6 +122,9 @@ OPTIONS = [
     Option("server", "exit_on_entity_change", bool, False,
            "exit with status 1 when Asterisk's entity id changes (the Go behaviour) "
            "instead of re-announcing under the new id"),
+    Option("server", "retry_auth_failures", bool, False,
+           "keep retrying when Asterisk or NATS refuses the credentials at startup (default: exit with "
+           "status 1 and say so, so a misconfigured service fails visibly)"),
     Option("server", "shutdown_timeout", float, 10.0,
            "seconds to let in-flight requests finish on SIGTERM", metavar="SECONDS"),
     Option("server", "http", str, None,
@@ -256,6 +259,7 @@ class Config:
             "events_pong_timeout": self.events_pong_timeout,
             "events_max_backlog": self.events_max_backlog,
             "shutdown_timeout": self.shutdown_timeout,
+            "retry_auth_failures": self.retry_auth_failures,
             "http": self.http,
             "metrics": self.metrics,
         }

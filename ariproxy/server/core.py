@@ -30,7 +30,7 @@ import gevent.event
 
 from ariproxy import __version__, errors
 from ariproxy.ari import ARI, HTTP_CLIENTS
-from ariproxy.bus import Bus, InvalidSubject, PayloadTooLarge, check_reply_subject
+from ariproxy.bus import AuthorizationFailed, Bus, InvalidSubject, PayloadTooLarge, check_reply_subject
 from ariproxy.jsonutil import mask_url
 from ariproxy.protocol import Announcement, Request, Response, subjects
 from ariproxy.server import dialogs as dialogs_mod
@@ -83,7 +83,7 @@ class Server:
                  ari_timeout=5.0, max_dialog_entities=100000, name="ariproxy-server", ari_http_client="requests",
                  events_ping_interval=0.5, events_pong_timeout=1.0, events_max_backlog=64 * 1024 * 1024,
                  nats_pending_buffer=8 * 1024 * 1024, http=None, metrics=True, instance_id=None,
-                 max_request_bytes=64 * 1024 * 1024, nats_ping_interval=5.0):
+                 max_request_bytes=64 * 1024 * 1024, nats_ping_interval=5.0, retry_auth_failures=False):
         self.application = subjects.validate_token("application", application)
         self.prefix = subjects.normalize_prefix(prefix)
         self.ari_url = ari_url
@@ -122,6 +122,8 @@ class Server:
             raise errors.ValidationError("events_max_backlog must be at least 65536 bytes",
                                          parameter="events_max_backlog")
         self.events_max_backlog = int(events_max_backlog)
+        # wrong ARI or NATS credentials at startup: fail at once (an init script shows it) unless told
+        self.retry_auth_failures = bool(retry_auth_failures)
         # bytes the NATS connection buffers while it reconnects (events past it are counted as lost)
         self.nats_pending_buffer = int(nats_pending_buffer)
         # a NATS connection that leaves 2 PINGs unanswered (one per this many seconds) is stale: reconnect
@@ -288,6 +290,13 @@ class Server:
                 return attempt_fn()
             except _Fatal:
                 raise
+            except (errors.Unauthorized, errors.Forbidden, AuthorizationFailed) as e:
+                if not self.retry_auth_failures:
+                    raise _Fatal("%s: the credentials were refused (%s); fix them (ARI: ari_username/"
+                                 "ari_password, NATS: user:password@ in nats_url), or set retry_auth_failures "
+                                 "to keep retrying" % (what, mask_url(str(e))))
+                log.warning("%s: credentials refused (attempt %d): %s; retrying in %.1fs (retry_auth_failures)",
+                            what, attempt, mask_url(str(e)), wait)
             except Exception as e:
                 log.warning("%s failed (attempt %d): %s; retrying in %.1fs",
                             what, attempt, mask_url(str(e)), wait)
