@@ -24,7 +24,7 @@ import ariproxy
 from ariproxy import EventGap
 from ariproxy.bus import Bus
 from ariproxy.protocol import GAP_EVENT, Event, Key, Request, Response, subject
-from tests.support.simproc import SimProcess
+from tests.support.simproc import SimProcess, stop_process
 from tests.support.wait import wait_for
 
 APP = "burst"
@@ -125,18 +125,8 @@ def test_burst_arrives_complete_with_requests_flowing(label, nats_server, tmp_pa
     finally:
         if bus is not None:
             bus.close()
-        _stop(proc)
+        stop_process(proc)
         sim.stop()
-
-
-def _stop(proc):
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(5)
 
 
 def _daemon(sim, nats_url, log_file, *extra):
@@ -198,7 +188,7 @@ def test_a_stalled_reader_is_found_reconnected_and_the_gap_announced(nats_server
     finally:
         if client is not None:
             client.close()
-        _stop(proc)
+        stop_process(proc)
         sim.stop()
 
 

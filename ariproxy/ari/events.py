@@ -210,7 +210,7 @@ class EventStream:
         self.connects = 0
         self.stats = {"events": 0, "rest_responses": 0, "bad_frames": 0, "callback_errors": 0,
                       "disconnects": 0, "gaps": 0, "pings": 0, "pong_timeouts": 0, "cut_frames": 0,
-                      "backlog_bytes": 0, "backlog_peak": 0, "backlog_full": 0, "rcvbuf": 0}
+                      "backlog_peak": 0, "backlog_full": 0, "rcvbuf": 0}
         self.ws_requests_sent = 0
         # Where REST goes while this connection lasts: None until decided, then "websocket" or "http".
         self.rest_decision = None
@@ -354,7 +354,7 @@ class EventStream:
         except (OSError, FrameError, ValueError) as e:
             if self._closed:
                 reason = "closed"
-            elif ws.error is not None and isinstance(ws.error, _Dead):
+            elif isinstance(ws.error, _Dead):
                 reason = str(ws.error)
             else:
                 reason = "connection lost (%s%s)" % (e.__class__.__name__, ": %s" % e if str(e) else "")
@@ -592,7 +592,6 @@ class EventStream:
                         self._room.set()
                 if queue:
                     gevent.sleep(0)     # the reader (and requests, and NATS) run between batches
-            stats["backlog_bytes"] = self._backlog
             if peak >= TRIM_AFTER and not queue:
                 release_memory()
             if self._closed and not queue:

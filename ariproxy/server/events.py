@@ -65,6 +65,12 @@ class EventForwarder:
             self.stats["event_errors"] += 1
             log.exception("could not forward event %s", getattr(event, "type", "?"))
 
+    def _event_subject(self, node):
+        """The application's event subject for ``node`` (tokens validated once per node)."""
+        if self._subject[0] != node:
+            self._subject = (node, subjects.event_subject(self.prefix, self.application, node))
+        return self._subject[1]
+
     def _count_unpublished(self, exc):
         self.stats["events_unpublished"] += 1
         if self._unpublished is None:
@@ -97,11 +103,9 @@ class EventForwarder:
         if not node:
             return 0
         app = self.application
-        if self._subject[0] != node:
-            self._subject = (node, subjects.event_subject(self.prefix, app, node))
         sent = 0
         try:
-            self._publish(self._subject[1], gap_event(app, node, source, broken_at, restored_at, reason,
+            self._publish(self._event_subject(node), gap_event(app, node, source, broken_at, restored_at, reason,
                                                       events_lost))
             sent += 1
             for dialog in sorted(self.bindings.dialogs()):
@@ -124,11 +128,9 @@ class EventForwarder:
         if not node:
             return
         app = self.application
-        if self._subject[0] != node:
-            self._subject = (node, subjects.event_subject(self.prefix, app, node))
         # Asterisk's frame usually has the envelope already: then these are its very bytes.
         payload = event.encode(application=app, asterisk_id=node)
-        self._publish(self._subject[1], payload)
+        self._publish(self._event_subject(node), payload)
         self.stats["events"] += 1
         if payload is event.raw:
             self.stats["raw_events"] += 1
