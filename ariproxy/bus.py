@@ -194,7 +194,9 @@ class Subscription:
     ``error`` the server's refusal (permissions) if any.  With
     ``on_overflow(msg)`` the NEWEST message is refused instead: the callback
     (run by the reader greenlet: it must not block) gets it, ``refused``
-    counts them; a server answers ``busy`` from there.
+    counts them; a server answers ``busy`` from there.  A refused message of
+    64 KiB or more comes without its payload (``data`` is ``b""``): the
+    reader discards it unread, so refusing a flood costs no copying.
     """
 
     def __init__(self, bus, sid, subject, callback, queue=None, max_pending=10000,
@@ -225,18 +227,27 @@ class Subscription:
         """Messages queued, not yet handed to the callback."""
         return len(self._messages)
 
+    def refuses(self, size):
+        """True if a message of ``size`` bytes arriving now would be refused (``on_overflow``)."""
+        messages = self._messages
+        return self.on_overflow is not None and (
+            len(messages) >= self.max_pending or (self.pending_bytes + size > self.max_pending_bytes and messages))
+
+    def _refuse(self, msg):
+        """The newest is refused (e.g. answered "busy"); what is queued stays."""
+        self.refused += 1
+        try:
+            self.on_overflow(msg)
+        except Exception:
+            LOG.exception("subscription %s: overflow callback failed", self.subject)
+
     def _enqueue(self, msg):
         """Called by the reader greenlet: never blocks."""
         messages = self._messages
         size = len(msg.data)
         if len(messages) >= self.max_pending or (self.pending_bytes + size > self.max_pending_bytes and messages):
             if self.on_overflow is not None:
-                # the newest is refused (e.g. answered "busy"); what is queued stays
-                self.refused += 1
-                try:
-                    self.on_overflow(msg)
-                except Exception:
-                    LOG.exception("subscription %s: overflow callback failed", self.subject)
+                self._refuse(msg)
                 return
             while messages and (len(messages) >= self.max_pending
                                 or self.pending_bytes + size > self.max_pending_bytes):
@@ -362,6 +373,11 @@ MAX_SUBJECT_BYTES = 1024
 _READ_SIZE = 256 * 1024
 _YIELD_SECONDS = 0.02
 _YIELD_MSGS = 256
+# a message at least this big that its subscription would refuse (or that nobody subscribes to any more)
+# is not read into memory: its payload is discarded in the kernel (MSG_TRUNC), so a reader answering a
+# flood "busy" keeps up with any publisher instead of copying every byte it refuses
+_SKIP_MIN = 64 * 1024
+_MSG_TRUNC = getattr(socket, "MSG_TRUNC", 0)
 
 _BAD_SUBJECT = re.compile(r"\s")
 _WILDCARD_TOKEN = re.compile(r"(?:^|\.)[*>](?:\.|$)")
@@ -473,7 +489,7 @@ class _Connection:
     """One socket's state: reader/pinger greenlets and the PONG waiters."""
 
     __slots__ = ("sock", "server", "buf", "reader", "writer", "pinger", "pongs", "pings_out", "closed",
-                 "info", "wake", "idle")
+                 "info", "wake", "idle", "skip", "scratch")
 
     def __init__(self, sock, server, buf, info):
         self.sock = sock
@@ -489,6 +505,8 @@ class _Connection:
         self.pongs = collections.deque()  # AsyncResult per flush PING, None per keep-alive PING
         self.pings_out = 0
         self.closed = False
+        self.skip = 0          # bytes of a refused message still to be discarded from the socket
+        self.scratch = None    # the buffer those are "read" into (nothing is copied there on Linux)
 
 
 class _HandshakeError(Exception):
@@ -863,6 +881,8 @@ class Bus:
         try:
             if buf:
                 buf = self._process(conn, buf)
+                if conn.skip:
+                    self._discard(conn)
             monotonic = time.monotonic
             turn_started = monotonic()
             read_msgs = self._in_msgs
@@ -875,11 +895,15 @@ class Bus:
                 else:
                     buf = bytearray(data)
                 buf = self._process(conn, buf)
-                if buf is not None and len(buf) >= _READ_SIZE:
+                if conn.skip:
+                    self._discard(conn)
+                elif buf is not None and len(buf) >= _READ_SIZE:
                     # a big message half read: its rest straight into one buffer (no growing and copying)
                     buf, more = self._read_big(sock, buf)
                     if more:
                         buf = self._process(conn, buf)
+                        if conn.skip:
+                            self._discard(conn)
                 if self._in_msgs - read_msgs >= _YIELD_MSGS or monotonic() - turn_started >= _YIELD_SECONDS:
                     # a flood: recv() returns without yielding while data is waiting, so let the
                     # delivery, writer and requesting greenlets run before reading more.  Big messages
@@ -893,6 +917,22 @@ class Bus:
             self._lost(conn, e if str(e) else type(e).__name__)
             if not isinstance(e, Exception):
                 raise
+
+    @staticmethod
+    def _discard(conn):
+        """Drop the rest of a refused message from the socket: with MSG_TRUNC the kernel frees it
+        without copying it out (elsewhere it is read into a scratch buffer and forgotten)."""
+        sock = conn.sock
+        scratch = conn.scratch
+        if scratch is None:
+            scratch = conn.scratch = bytearray(_READ_SIZE)
+        n = conn.skip
+        while n > 0:
+            got = sock.recv_into(scratch, min(n, _READ_SIZE), _MSG_TRUNC)
+            if not got:
+                raise ConnectionLost("closed by the server")
+            n -= got
+        conn.skip = 0
 
     @staticmethod
     def _read_big(sock, buf):
@@ -942,6 +982,23 @@ class Bus:
                 size = int(parts[-1])
                 start = i + 2
                 stop = start + size
+                if size >= _SKIP_MIN:
+                    sid = int(parts[1])
+                    if sid != self._inbox_sid:
+                        sub = subs.get(sid)
+                        if sub is None or sub.refuses(size):
+                            # refused (or unsubscribed): answered now, its payload never copied
+                            self._in_msgs += 1
+                            self._in_bytes += size
+                            if sub is not None:
+                                sub._refuse(Msg(_text(parts[0]), _text(parts[2]) if len(parts) == 4 else None,
+                                                b"", self))
+                            if stop + 2 <= end:
+                                pos = stop + 2
+                                continue
+                            conn.skip = stop + 2 - end
+                            pos = end
+                            break
                 if stop + 2 > end:
                     break  # payload incomplete: parse the header again when more arrives
                 if size > 65536:

@@ -433,3 +433,40 @@ def test_server_urls_parsed_and_never_shown_with_secrets():
         with pytest.raises(BusError) as info:
             Bus("nats://user:hunter2@ok:4222," + bad if bad else bad)
         assert "hunter2" not in str(info.value)
+
+
+def test_big_refused_messages_are_skipped_unread_and_parsing_goes_on(nats_url, make_bus):
+    # a subscription with on_overflow refuses what does not fit; a refused message of 64 KiB or more
+    # is discarded by the reader without being copied (its payload never reaches Python), whether it
+    # arrived whole in one read or is still coming; what follows it is parsed intact
+    bus = make_bus(nats_url)
+    pub = make_bus(nats_url)
+    release = gevent.event.Event()
+    got, refused = [], []
+
+    def callback(msg):
+        got.append(msg.data)
+        if msg.data == b"first":
+            release.wait(10)
+
+    sub = bus.subscribe("skip.me", callback, max_pending=100, max_pending_bytes=1000,
+                        on_overflow=lambda msg: refused.append((msg.reply, len(msg.data))))
+    bus.flush()
+    pub.publish("skip.me", b"first")
+    pub.flush()
+    wait_for(lambda: got == [b"first"], 10)          # the callback holds the delivery greenlet
+    pub.publish("skip.me", b"queued-1")
+    for i, size in enumerate([100 * 1024, 700 * 1024, 70 * 1024, 900 * 1024]):
+        pub.publish("skip.me", b"%d" % i * size, reply="r.%d" % i)
+    pub.publish("skip.me", b"queued-2")
+    pub.flush()
+    wait_for(lambda: len(refused) == 4 and bus.stats["in_msgs"] >= 7, 10)
+    release.set()
+    wait_for(lambda: len(got) == 3, 10)
+    assert got == [b"first", b"queued-1", b"queued-2"]
+    assert refused == [("r.0", 0), ("r.1", 0), ("r.2", 0), ("r.3", 0)]
+    assert sub.refused == 4 and sub.dropped == 0
+    assert bus.stats["in_bytes"] >= 1770 * 1024 and bus.stats["reconnects"] == 0
+    # the connection is still in step: a request round trip works
+    echo_responder(pub, "skip.echo")
+    assert bus.request("skip.echo", b"ping", timeout=5).data == b"ping"
