@@ -179,3 +179,27 @@ def test_events_keepalive_and_backlog_options_reach_the_server(tmp_path):
     assert kwargs["events_max_backlog"] == 1048576
     defaults = load_config(["--no-config", "--ari-url", "http://127.0.0.1:1/ari"], environ={}).server_kwargs()
     assert (defaults["events_ping_interval"], defaults["events_pong_timeout"]) == (0.5, 1.0)
+
+
+def test_intake_and_nats_keepalive_options_reach_the_server(tmp_path):
+    path = tmp_path / "c.conf"
+    path.write_text("[nats]\nnats_intake_connections = 2\n[server]\nmax_request_bytes = 2097152\n")
+    cfg = load_config(["--config", str(path), "--ari-url", "http://127.0.0.1:1/ari", "--nats-ping-interval",
+                       "1.5"], environ={})
+    kwargs = cfg.server_kwargs()
+    assert (kwargs["nats_intake_connections"], kwargs["max_request_bytes"], kwargs["nats_ping_interval"]) == (
+        2, 2097152, 1.5)
+    defaults = load_config(["--no-config", "--ari-url", "http://127.0.0.1:1/ari"], environ={}).server_kwargs()
+    assert (defaults["nats_intake_connections"], defaults["max_request_bytes"], defaults["nats_ping_interval"]) == (
+        4, 64 * 1024 * 1024, 5.0)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--nats-intake-connections", "0"], "nats_intake_connections (from flag --nats-intake-connections): must be 1 to 16"),
+    (["--nats-intake-connections", "17"], "must be 1 to 16, got 17"),
+    (["--max-request-bytes", "1000"], "max_request_bytes (from flag --max-request-bytes): must be at least 1048576"),
+    (["--nats-ping-interval", "0"], "nats_ping_interval (from flag --nats-ping-interval): must be a positive"),
+])
+def test_intake_and_nats_keepalive_options_are_checked(args, message):
+    result = check_config(["--no-config", "--ari-url", "http://127.0.0.1:1/ari"] + args)
+    assert result.returncode == 2 and message in result.stderr, result.stderr

@@ -112,6 +112,13 @@ OPTIONS = [
            env=("NATS_URL", "MESSAGEBUS_URL"), metavar="URL"),
     Option("nats", "prefix", str, "ari.", "NATS subject prefix (ends with a dot)",
            env=("NATS_PREFIX",), metavar="PREFIX"),
+    Option("nats", "nats_ping_interval", float, 5.0,
+           "seconds between PINGs on each NATS connection; two unanswered: the connection is stale, "
+           "reconnect", metavar="SECONDS"),
+    Option("nats", "nats_intake_connections", int, 4,
+           "NATS connections requests come in over (1-16; each request still reaches this server once): "
+           "nats-server cuts a single connection as a slow consumer under a burst of big requests",
+           metavar="N"),
     # [server]
     Option("server", "announce_interval", float, 60.0, "seconds between announcements",
            metavar="SECONDS"),
@@ -119,6 +126,9 @@ OPTIONS = [
            "seconds between checks of Asterisk's entity id", metavar="SECONDS"),
     Option("server", "max_concurrent", int, 1000,
            "requests served at once; past it requests get a busy error", metavar="N"),
+    Option("server", "max_request_bytes", int, 64 * 1024 * 1024,
+           "bytes of requests accepted and not yet answered, at most (at least 1 MiB); past it "
+           "requests get a busy error", metavar="BYTES"),
     Option("server", "exit_on_entity_change", bool, False,
            "exit with status 1 when Asterisk's entity id changes (the Go behaviour) "
            "instead of re-announcing under the new id"),
@@ -252,6 +262,9 @@ class Config:
             "announce_interval": self.announce_interval,
             "entity_check_interval": self.entity_check_interval,
             "max_concurrent": self.max_concurrent,
+            "max_request_bytes": self.max_request_bytes,
+            "nats_ping_interval": self.nats_ping_interval,
+            "nats_intake_connections": self.nats_intake_connections,
             "exit_on_entity_change": self.exit_on_entity_change,
             "rest_transport": self.rest_transport,
             "ari_http_client": self.http_client,
@@ -340,6 +353,15 @@ def validate(cfg):
     if v["max_concurrent"] < 1:
         raise ConfigError("max_concurrent (from %s): must be at least 1, got %r"
                           % (src["max_concurrent"], v["max_concurrent"]))
+    if v["max_request_bytes"] < 1024 * 1024:
+        raise ConfigError("max_request_bytes (from %s): must be at least 1048576 (1 MiB), got %r"
+                          % (src["max_request_bytes"], v["max_request_bytes"]))
+    if not v["nats_ping_interval"] > 0:
+        raise ConfigError("nats_ping_interval (from %s): must be a positive number of seconds, got %r"
+                          % (src["nats_ping_interval"], v["nats_ping_interval"]))
+    if not 1 <= v["nats_intake_connections"] <= 16:
+        raise ConfigError("nats_intake_connections (from %s): must be 1 to 16, got %r"
+                          % (src["nats_intake_connections"], v["nats_intake_connections"]))
     if v["http"] is not None:
         host, sep, port = v["http"].rpartition(":")
         if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:

@@ -50,6 +50,9 @@ IMPLEMENTATION = "ariproxy-python"
 
 _CONNECT_BACKOFF = (0.1, 5.0)
 
+#: most NATS connections requests may come in over (``nats_intake_connections``)
+MAX_INTAKE_CONNECTIONS = 16
+
 
 _REST_TRANSPORTS = ("auto", "websocket", "http")
 
@@ -83,7 +86,8 @@ class Server:
                  ari_timeout=5.0, max_dialog_entities=100000, name="ariproxy-server", ari_http_client="requests",
                  events_ping_interval=0.5, events_pong_timeout=1.0, events_max_backlog=64 * 1024 * 1024,
                  nats_pending_buffer=8 * 1024 * 1024, http=None, metrics=True, instance_id=None,
-                 max_request_bytes=64 * 1024 * 1024, nats_ping_interval=5.0, retry_auth_failures=False):
+                 max_request_bytes=64 * 1024 * 1024, nats_ping_interval=5.0, retry_auth_failures=False,
+                 nats_intake_connections=4):
         self.application = subjects.validate_token("application", application)
         self.prefix = subjects.normalize_prefix(prefix)
         self.ari_url = ari_url
@@ -128,6 +132,18 @@ class Server:
         self.nats_pending_buffer = int(nats_pending_buffer)
         # a NATS connection that leaves 2 PINGs unanswered (one per this many seconds) is stale: reconnect
         self.nats_ping_interval = _positive("nats_ping_interval", nats_ping_interval)
+        # requests come in over this many NATS connections (one queue group of our own over them, so each
+        # request still reaches this server once): nats-server writes to one connection from one place, and
+        # under a burst of big requests it falls behind on a single one and cuts it as a slow consumer
+        try:
+            intake = int(nats_intake_connections)
+        except (TypeError, ValueError):
+            intake = 0
+        if not 1 <= intake <= MAX_INTAKE_CONNECTIONS:
+            raise errors.ValidationError("nats_intake_connections must be 1 to %d, got %r"
+                                         % (MAX_INTAKE_CONNECTIONS, nats_intake_connections),
+                                         parameter="nats_intake_connections")
+        self.nats_intake_connections = intake
         self.name = name
         #: this process's id in announcements (a duplicate (node, app) is told apart by it)
         self.instance_id = instance_id or uuid.uuid4().hex
@@ -154,6 +170,7 @@ class Server:
         self.exit_status = None
         self.ari = None
         self.bus = None
+        self._intake = []         # the NATS connections besides ``bus`` that requests come in over
         self.event_stream = None
         self.dialog_bindings = dialogs_mod.DialogBindings(max_entities=max_dialog_entities)
         self.events = EventForwarder(self._publish, self.dialog_bindings, self.prefix, self.application,
@@ -203,7 +220,13 @@ class Server:
         out["duplicate_announcements"] = self.duplicates.announcements
         out["duplicate_instances"] = len(self.duplicates.conflicts(self.node, self.application)) if self.node else 0
         if self.bus is not None:
-            out["bus"] = dict(self.bus.stats)
+            bus_stats = dict(self.bus.stats)
+            for extra in self._intake:   # the counters of every NATS connection together
+                for key, value in extra.stats.items():
+                    if isinstance(value, int) and not isinstance(value, bool):
+                        bus_stats[key] = bus_stats.get(key, 0) + value
+            out["bus"] = bus_stats
+            out["nats_connections"] = 1 + len(self._intake)
         return out
 
     @property
@@ -359,6 +382,17 @@ class Server:
                        ping_interval=self.nats_ping_interval,
                        on_connect=self._on_nats_connect, on_disconnect=self._on_nats_disconnect)
         self._retry("connecting to NATS at %s" % mask_url(self.nats_url), self.bus.connect)
+        for i in range(1, self.nats_intake_connections):
+            bus = Bus(servers=self.nats_url, name="%s-intake-%d" % (self.name, i), reconnect=True,
+                      pending_buffer=min(self.nats_pending_buffer, 1024 * 1024), ping_interval=self.nats_ping_interval)
+            self._retry("connecting to NATS at %s (request connection %d of %d)"
+                        % (mask_url(self.nats_url), i + 1, self.nats_intake_connections), bus.connect)
+            self._intake.append(bus)
+
+    @property
+    def _intake_queue(self):
+        """This server's own queue group over its request connections (one per process)."""
+        return "ariproxy-intake.%s" % self.instance_id
 
     def _open_events(self):
         forward = self.events.forward
@@ -374,21 +408,38 @@ class Server:
         for cls in subjects.REQUEST_CLASSES:
             queue = subjects.CREATE_QUEUE_GROUP if cls == "create" else None
             for level, subj in enumerate(subjects.request_subjects(self.prefix, cls, self.application, self.node)):
-                sub = self._subscribe_requests(subj, level, queue)
-                self._subs.append(sub)
+                subs = self._subscribe_requests(subj, level, queue)
+                self._subs.extend(subs)
                 if level == 2:
-                    self._exact_subs.append(sub)
+                    self._exact_subs.extend(subs)
         self._subs.append(self.bus.subscribe(subjects.ping_subject(self.prefix), self._on_ping))
         self._subs.append(self.bus.subscribe(subjects.announce_subject(self.prefix), self._on_announcement))
-        self.bus.flush()
+        self._flush_all()
+
+    def _flush_all(self):
+        """Wait until nats-server has every connection's subscriptions (errors are the bus's to log)."""
+        for bus in [self.bus] + self._intake:
+            try:
+                bus.flush()
+            except Exception as e:
+                log.debug("flush of %s: %s", bus.name, e)
 
     def _request_callback(self, level):
         return lambda msg: self.dispatch(msg, level)
 
     def _subscribe_requests(self, subj, level, queue):
-        """A request subscription whose queue is bounded by bytes too: past it, requests are answered busy."""
-        return self.bus.subscribe(subj, self._request_callback(level), queue=queue,
-                                  max_pending_bytes=self._queue_bytes, on_overflow=self._overflow)
+        """The subscriptions of one request subject, each bounded by bytes too (past it: busy at once).
+
+        A subject in a shared queue group (``create``: one server of all takes each) is subscribed once;
+        any other on every request connection, in this server's own queue group.
+        """
+        callback = self._request_callback(level)
+        if queue is not None or not self._intake:
+            return [self.bus.subscribe(subj, callback, queue=queue, max_pending_bytes=self._queue_bytes,
+                                       on_overflow=self._overflow)]
+        group = self._intake_queue
+        return [bus.subscribe(subj, callback, queue=group, max_pending_bytes=self._queue_bytes,
+                              on_overflow=self._overflow) for bus in [self.bus] + self._intake]
 
     def _overflow(self, msg):
         """The bus's reader could not queue ``msg`` (the subscription holds too much): busy, at once."""
@@ -545,13 +596,10 @@ class Server:
         for cls in subjects.REQUEST_CLASSES:
             queue = subjects.CREATE_QUEUE_GROUP if cls == "create" else None
             subj = subjects.subject(self.prefix, cls, self.application, entity_id)
-            sub = self._subscribe_requests(subj, 2, queue)
-            self._subs.append(sub)
-            self._exact_subs.append(sub)
-        try:
-            self.bus.flush()
-        except Exception:
-            pass
+            subs = self._subscribe_requests(subj, 2, queue)
+            self._subs.extend(subs)
+            self._exact_subs.extend(subs)
+        self._flush_all()
         self._announce()
 
     # -- requests -------------------------------------------------------------------------------
@@ -714,16 +762,17 @@ class Server:
             self._release(msg)
         if not msg.reply:
             return
+        bus = msg._bus or self.bus     # answered over the connection it came in on
         try:
             try:
-                self.bus.publish(msg.reply, payload)
+                bus.publish(msg.reply, payload)
             except PayloadTooLarge:
                 # Say so rather than leave the requester to time out (e.g. a list of 50,000 channels).
                 log.warning("reply to %s is %d bytes, over NATS max_payload %d", msg.subject, len(payload),
-                            self.bus.max_payload)
-                self.bus.publish(msg.reply, Response(
+                            bus.max_payload)
+                bus.publish(msg.reply, Response(
                     error="response too large: %d bytes over the NATS max_payload of %d bytes"
-                    % (len(payload), self.bus.max_payload)).encode())
+                    % (len(payload), bus.max_payload)).encode())
             self._counters["replies"] += 1
         except Exception as e:
             log.warning("reply to %s not sent: %s", msg.reply, e)
@@ -761,10 +810,11 @@ class Server:
             # Stop taking requests: no new deliveries once NATS has our UNSUBs.
             for sub in list(self._subs):
                 self._stop_subscription(sub, deadline)
-            try:
-                self.bus.flush(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
-            except Exception:
-                pass
+            for bus in [self.bus] + self._intake:
+                try:
+                    bus.flush(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
+                except Exception:
+                    pass
         # Let every accepted request finish and answer (the bus stays open for the replies).
         self._pool.join(timeout=max(0.1, deadline - time.monotonic()))
         if len(self._pool):
@@ -795,16 +845,16 @@ class Server:
                 self.http.stop()
             except Exception as e:
                 log.debug("closing the HTTP listener: %s", e)
-        if self.bus is not None:
+        for bus in self._intake + ([self.bus] if self.bus is not None else []):
             try:
                 if drain:
-                    self.bus.drain(timeout=2.0)
+                    bus.drain(timeout=2.0)
                 else:
-                    self.bus.close()
+                    bus.close()
             except Exception as e:
                 log.debug("closing NATS: %s", e)
                 try:
-                    self.bus.close()
+                    bus.close()
                 except Exception:
                     pass
         if self.event_stream is not None:
