@@ -15,8 +15,9 @@ def _soak():
 
 
 def test_short_soak_loses_no_event():
+    # about 30 s, as the issue allows for CI; the 10-minute figures are in bench/README.md
     lines = []
-    summary = _soak().run(12, workers=4, every=4, out=lines.append)
+    summary = _soak().run(30, workers=4, every=10, out=lines.append)
     assert summary["calls"] > 0, lines
     assert summary["errors"] == {}, lines
     assert summary["lost"] == {"soak": 0}, lines
