@@ -1,8 +1,9 @@
 """Documentation and packaging that cannot drift: the configuration reference, the CLI table, the quick
-start, the license, the package metadata."""
+start, the license, the package metadata, the tests the faults table cites."""
 import ast
 import glob
 import os
+import re
 import subprocess
 import sys
 
@@ -89,3 +90,63 @@ def test_readme_is_of_a_sensible_length_and_links_the_interop_table():
     assert "so Python and Go apps can share" not in readme
     assert "every Go listener receives every StasisStart" in readme
     assert "ariproxy.NotConnected" in readme
+
+
+# -- the faults table: every test it cites exists --------------------------------------------------
+
+CITATION = re.compile(r"`(tests/[^`\s]*)`")
+STRICT_CITATION = re.compile(r"^(tests/[\w/]+\.py)(?:::(test_\w+))?$")
+# every fault scenario and hostile-input item of issue 14 has a row (words of its fault column)
+FAULT_SCENARIOS = ["kill -9", "SIGSTOP", "3-node", "drops the websocket", "refuses connections",
+                   "new entity id", "slowly", "500", "never reads", "SIGTERM", "Client.new()",
+                   "hypothesis", "injection", "credentials", "10,000 requests", "write timeout",
+                   "NATS restart", "soak"]
+
+
+def faults_table():
+    """The rows of the README's faults table, each as its three cells (fault, what happens, tests)."""
+    section = read("README.md").split("\n## Faults", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    assert len(lines) > 2 and set(lines[1].replace("|", "")) <= set("-: "), "no table in ## Faults"
+    rows = []
+    for line in lines[2:]:
+        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        assert len(cells) == 3, "a faults row needs 3 cells: %r" % line
+        rows.append(cells)
+    return rows
+
+
+def defined_tests(path):
+    """The names of the test functions (top level or in classes) defined in one test file."""
+    tree = ast.parse(read(path))
+    return {node.name for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")}
+
+
+def check_citations(text, where):
+    """Every `tests/...` citation in text is `tests/FILE.py` or `tests/FILE.py::test_name`, and exists."""
+    cited = CITATION.findall(text)
+    for citation in cited:
+        match = STRICT_CITATION.match(citation)
+        assert match, "%s: cite tests as `tests/FILE.py::test_name`, not %r" % (where, citation)
+        path, name = match.groups()
+        assert os.path.isfile(os.path.join(REPO, path)), "%s cites %s: no such file" % (where, path)
+        if name:
+            assert name in defined_tests(path), "%s cites %s: no test %s in %s" % (where, citation, name, path)
+    return cited
+
+
+def test_readme_faults_table_cites_tests_that_exist():
+    rows = faults_table()
+    for fault, _what, tests in rows:
+        assert "::" in tests, "README faults row %r names no test function" % fault
+        check_citations(tests, "README faults row %r" % fault)
+    faults = " ".join(fault for fault, _what, _tests in rows)
+    for scenario in FAULT_SCENARIOS:
+        assert scenario in faults, "no README faults row for %r" % scenario
+    assert "at most once" in read("README.md").split("\n## Faults", 1)[1].split("\n## ", 1)[0]
+    assert "docs/FAULTS.md" in read("README.md")
+
+
+def test_the_long_form_of_the_faults_table_cites_tests_that_exist():
+    assert check_citations(read("docs", "FAULTS.md"), "docs/FAULTS.md")
