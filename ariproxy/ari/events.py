@@ -570,8 +570,10 @@ class EventStream:
                                 event = decode(item)
                             except Exception as e:
                                 stats["bad_frames"] += 1
-                                log.warning("ARI websocket: undecodable frame skipped (%s, %d bytes)",
-                                            e.__class__.__name__, len(item))
+                                bad = stats["bad_frames"]
+                                if bad <= 10 or not bad % 1000:   # a flood of them logs a line per thousand
+                                    log.warning("ARI websocket: undecodable frame skipped (%s, %d bytes; %d so far)",
+                                                e.__class__.__name__, len(item), bad)
                                 continue
                             stats["events"] += 1
                             on_event(event)

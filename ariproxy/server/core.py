@@ -214,6 +214,7 @@ class Server:
             out["ari_gaps"] = st["gaps"]
             out["ari_pong_timeouts"] = st["pong_timeouts"]
             out["ari_cut_frames"] = st["cut_frames"]
+            out["ari_bad_frames"] = st["bad_frames"]
             out["events_backlog"] = stream.backlog
             out["events_backlog_peak"] = st["backlog_peak"]
             out["events_backlog_full"] = st["backlog_full"]

@@ -18,7 +18,7 @@ StasisBroadcast that apps may claim).
 
 Fault controls: ``drop_websockets()``, ``refuse_connections(seconds)`` (``None``:
 until ``accept_connections()``), ``restart(entity_id=None)``, ``set_delay(ms)``,
-``fail_next(n)``, ``burst(n, app=None)``, also over HTTP under ``/_sim/`` (see
+``fail_next(n)``, ``answer_next(status, body)``, ``send_raw(payload)``, ``burst(n, app=None)``, also over HTTP under ``/_sim/`` (see
 ``ariproxy.sim.server``).  Command line: ``python -m ariproxy.sim --port 8088
 --app demo --entity-id 02:fc:00:00:00:01``.
 """

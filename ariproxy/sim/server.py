@@ -252,6 +252,7 @@ class Simulator:
         self._delay = 0.0
         self._delay_changed = gevent.event.Event()    # replaced and set by each set_delay
         self._fail_next = 0
+        self._answers_next = []       # (status, body bytes or None, content type) for the next requests
         self._reopen = None
         self.asterisk = self._new_asterisk()
 
@@ -473,6 +474,27 @@ class Simulator:
         self._fail_next = int(n)
         log.info("simulator: the next %d request(s) fail with 500", self._fail_next)
 
+    def answer_next(self, status, body=None, content_type="application/json", n=1):
+        """The next ``n`` ARI requests get this answer whatever they ask: any status (even one Asterisk
+        never sends) and any body (bytes or text, not necessarily JSON, or None: no body), as a
+        misbehaving Asterisk or something in front of it might."""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self._answers_next.extend([(int(status), body, content_type)] * int(n))
+
+    def send_raw(self, payload, app=None):
+        """Send ``payload`` (text or bytes, not necessarily JSON or even UTF-8) as one text frame on the
+        events websocket of ``app`` (every app's when None), as a misbehaving Asterisk might.
+        Returns the sockets it was queued on."""
+        if isinstance(payload, str):
+            payload = payload.encode("utf-8", "surrogatepass")
+        sent = 0
+        for target in list(self.asterisk.apps.values()):
+            if target.socket is not None and (app is None or target.name == app):
+                if target.socket.send_framed([frame_text(payload)], 1):
+                    sent += 1
+        return sent
+
     def burst(self, n, app=None, rate=None):
         """Send ``n`` ChannelUserevent events (``userevent.seq`` "0" to n-1) to ``app``'s socket (every app's
         when None): as fast as possible, or ``rate`` events/s.  Blocks until they are queued (a paced burst
@@ -658,7 +680,10 @@ class Simulator:
             self.requests.append(entry)
         if self._delay:
             self._wait_delay(time.monotonic())
-        if self._fail_next > 0:
+        if self._answers_next:
+            status, body, content_type = self._answers_next.pop(0)
+            reply = Reply(status, body, headers=[("Content-Type", content_type)] if content_type else ())
+        elif self._fail_next > 0:
             self._fail_next -= 1
             reply = Reply(500, jsonutil.dumps({"message": "Internal Server Error"}))
         else:
