@@ -1,10 +1,13 @@
 """Asterisk misbehaving, seen from an application (the client), with full recovery afterwards.
 
-Answers 500 (``fail_next``), answers slowly (2 s, past the client's 1 s timeout), refuses connections
+Answers 500 (``fail_next``), answers slowly (2 s, past the client's 1 s timeout), refuses connections for 10 s
 and drops the websocket, restarts with a new entity id: each gives the caller a clear exception and
 the next call after the fault works.  (The server side of the same faults, on the raw protocol, is in
 ``tests/test_server_behaviour.py``.)
 """
+import time
+
+import gevent
 import pytest
 
 from ariproxy import errors
@@ -42,8 +45,15 @@ def test_asterisk_faults_give_clear_errors_then_recover(proxy, client):
     wait_for(lambda: proxy.server.stats["in_flight"] == 0, 10)
     assert client.asterisk.info(node=node)
 
+    refused_at = time.monotonic()
     proxy.sim.refuse_connections()          # drops the websocket too
     wait_for(lambda: proxy.server.state == "ari-down", 10)
+    with pytest.raises(errors.ARIConnectionError):
+        client.asterisk.info(node=node)
+    # the outage lasts 10 s (the fault's length, not a synchronisation): the server keeps retrying with
+    # backoff, and callers keep getting the same clear error at once all along
+    gevent.sleep(max(0.0, refused_at + 10.0 - time.monotonic()))
+    assert proxy.server.state == "ari-down"
     with pytest.raises(errors.ARIConnectionError):
         client.asterisk.info(node=node)
     proxy.sim.accept_connections()

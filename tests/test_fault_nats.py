@@ -4,7 +4,7 @@
   flight fails at once with ``ConnectionLost``, requests during the outage fail fast (``NotConnected``),
   server and client reconnect by themselves, event subscriptions and ``listen()``'s queue group
   resume, and afterwards every reply reaches the request it answers;
-- nats-server stopped (SIGSTOP) then resumed: short pings find the stale connection on both sides,
+- nats-server stopped (SIGSTOP) for 5 s then resumed: short pings find the stale connection on both sides,
   both reconnect, nothing is left blocked.
 """
 import os
@@ -106,6 +106,7 @@ def test_nats_stalled_then_resumed(proxy_factory):
     try:
         wait_for(lambda: client.nodes(), 10)
         sub = client.subscribe("StasisStart")
+        stalled_at = time.monotonic()
         os.kill(p.nats.pid, signal.SIGSTOP)
         stopped = True
         # a request sent into the stall ends (error) instead of hanging
@@ -114,6 +115,10 @@ def test_nats_stalled_then_resumed(proxy_factory):
                  message="the stale connection was not found by pings")
         job.join(15)
         assert job.ready() and isinstance(job.exception, BusError), repr(job.exception)
+        # the stall lasts 5 s (the fault's length, not a synchronisation): reconnect attempts meanwhile
+        # reach a process that accepts TCP but never answers, and must give up and try again
+        gevent.sleep(max(0.0, stalled_at + 5.0 - time.monotonic()))
+        assert not bus.connected and not p.server.bus.connected
         os.kill(p.nats.pid, signal.SIGCONT)
         stopped = False
         wait_for(lambda: bus.connected and p.server.bus.connected, 20, interval=0.05)
