@@ -70,8 +70,8 @@ def serve_proxy(ari_url, nats_url, app, label):
     transport, http_client = SERVER_OPTIONS[label]
     srv = Server(ari_url=ari_url, application=app, nats_url=nats_url, rest_transport=transport,
                  ari_http_client=http_client, max_concurrent=10000,
-                 # BENCH_INTAKE=1: the servers take requests in over one NATS connection (the default is 4)
-                 nats_intake_connections=int(os.environ.get("BENCH_INTAKE", "4")))
+                 # BENCH_INTAKE=1: the servers take requests in over one NATS connection (the default is 8)
+                 nats_intake_connections=int(os.environ.get("BENCH_INTAKE", "8")))
     gevent.signal_handler(signal.SIGTERM, lambda: gevent.spawn(srv.stop))
     srv.start()
     if not srv.wait_ready(20):

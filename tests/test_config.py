@@ -191,7 +191,7 @@ def test_intake_and_nats_keepalive_options_reach_the_server(tmp_path):
         2, 2097152, 1.5)
     defaults = load_config(["--no-config", "--ari-url", "http://127.0.0.1:1/ari"], environ={}).server_kwargs()
     assert (defaults["nats_intake_connections"], defaults["max_request_bytes"], defaults["nats_ping_interval"]) == (
-        4, 64 * 1024 * 1024, 5.0)
+        8, 64 * 1024 * 1024, 5.0)
 
 
 @pytest.mark.parametrize("args, message", [

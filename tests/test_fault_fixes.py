@@ -237,7 +237,7 @@ def test_burst_of_big_requests_is_answered_and_never_cut_as_slow_consumer(proxy_
     # bounded by bytes ("busy" at once from the reader, refused payloads discarded unread) the server
     # keeps up with its socket, but nats-server itself falls behind writing to a single connection
     # (its pending bytes for us reach 64 MiB while our kernel queue is empty) and cuts it 1-3 times; so
-    # requests come in over nats_intake_connections (4) connections in a queue group of the server's own
+    # requests come in over nats_intake_connections (8) connections in a queue group of the server's own
     # (with nats_intake_connections=1 this test fails)
     nats = NatsServer().start()
     try:
@@ -255,7 +255,7 @@ def test_burst_of_big_requests_is_answered_and_never_cut_as_slow_consumer(proxy_
         nats.cleanup()
 
 
-@pytest.mark.parametrize("connections", [1, 4])
+@pytest.mark.parametrize("connections", [1, 8])
 def test_each_request_reaches_the_server_once_over_its_intake_connections(proxy_factory, connections):
     # every subject but create is subscribed on each intake connection, in the server's own queue group:
     # one delivery and one reply per request, whichever level the subject is (bare, app, exact node)

@@ -115,7 +115,7 @@ OPTIONS = [
     Option("nats", "nats_ping_interval", float, 5.0,
            "seconds between PINGs on each NATS connection; two unanswered: the connection is stale, "
            "reconnect", metavar="SECONDS"),
-    Option("nats", "nats_intake_connections", int, 4,
+    Option("nats", "nats_intake_connections", int, 8,
            "NATS connections requests come in over (1-16; each request still reaches this server once): "
            "nats-server cuts a single connection as a slow consumer under a burst of big requests",
            metavar="N"),

@@ -87,7 +87,7 @@ class Server:
                  events_ping_interval=0.5, events_pong_timeout=1.0, events_max_backlog=64 * 1024 * 1024,
                  nats_pending_buffer=8 * 1024 * 1024, http=None, metrics=True, instance_id=None,
                  max_request_bytes=64 * 1024 * 1024, nats_ping_interval=5.0, retry_auth_failures=False,
-                 nats_intake_connections=4):
+                 nats_intake_connections=8):
         self.application = subjects.validate_token("application", application)
         self.prefix = subjects.normalize_prefix(prefix)
         self.ari_url = ari_url
