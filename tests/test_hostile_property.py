@@ -8,25 +8,21 @@
 Small runs (a few dozen examples each, no deadline) so the file stays fast on a loaded machine.
 """
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from ariproxy import errors
 from ariproxy.client import Client
 from ariproxy.jsonutil import dumps
 from ariproxy.protocol import KINDS, Key, Response
+from tests.support.hostile import encodable, json_values, small_runs
 from tests.support.proxy import make_proxy
 from tests.support.wait import wait_for
 
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SETTINGS = small_runs(60)
 
 FAKE_APP = "fakeapp"
 FAKE_NODE = "fake-node"
 
-scalars = (st.none() | st.booleans() | st.integers(min_value=-(10 ** 30), max_value=10 ** 30)
-           | st.floats(allow_nan=False) | st.text(max_size=40))
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=5)
-                           | st.dictionaries(st.text(max_size=12), inner, max_size=5), max_leaves=25)
 field_names = st.sampled_from(["kind", "key", "node", "app", "dialog", "id", "channel_originate",
                                "channel_play", "bridge_create", "AriCall", "payload", "timeout", "ari_call"])
 keys = st.fixed_dictionaries({}, optional={
@@ -117,18 +113,11 @@ def client_side(hostile_proxy):
 
 
 payloads = st.binary(max_size=1024) | json_values.map(
-    lambda v: dumps(v) if _encodable(v) else b"null") | st.builds(
-    lambda extra: dumps(dict({"error": "", "keys": []}, **extra)) if _encodable(extra) else b"{}",
+    lambda v: dumps(v) if encodable(v) else b"null") | st.builds(
+    lambda extra: dumps(dict({"error": "", "keys": []}, **extra)) if encodable(extra) else b"{}",
     st.dictionaries(st.sampled_from(["error", "keys", "key", "entity", "data", "result"]), json_values,
                     max_size=3))
 
-
-def _encodable(v):
-    try:
-        dumps(v)
-        return True
-    except (TypeError, ValueError, UnicodeEncodeError):
-        return False
 
 
 @SETTINGS

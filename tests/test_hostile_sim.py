@@ -11,35 +11,24 @@ behind a simulator that misbehaves.
 Small runs (a few dozen examples each, no deadline) so the file stays fast on a loaded machine.
 """
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from ariproxy import errors
 from ariproxy.client import Client
 from ariproxy.jsonutil import dumps
 from ariproxy.protocol import Key
+from tests.support.hostile import encodable, json_values, small_runs
 from tests.support.proxy import make_proxy
 from tests.support.wait import wait_for
 
-SETTINGS = settings(max_examples=50, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SETTINGS = small_runs(50)
 
-scalars = (st.none() | st.booleans() | st.integers(min_value=-(10 ** 30), max_value=10 ** 30)
-           | st.floats(allow_nan=False) | st.text(max_size=40))
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=5)
-                           | st.dictionaries(st.text(max_size=12), inner, max_size=5), max_leaves=25)
 event_fields = st.sampled_from(["type", "application", "asterisk_id", "timestamp", "channel", "bridge",
                                 "playback", "recording", "endpoint", "peer", "replace_channel", "args",
                                 "digit", "cause", "userevent", "eventname"])
 entity_like = st.fixed_dictionaries({}, optional={"id": json_values, "name": json_values,
                                                   "state": json_values, "channels": json_values})
 
-
-def _encodable(v):
-    try:
-        dumps(v)
-        return True
-    except (TypeError, ValueError, UnicodeEncodeError):
-        return False
 
 
 @st.composite
@@ -52,8 +41,8 @@ def event_like(draw):
     return obj
 
 
-frames = (json_values.map(lambda v: dumps(v) if _encodable(v) else b"null")
-          | event_like().map(lambda v: dumps(v) if _encodable(v) else b"{}")
+frames = (json_values.map(lambda v: dumps(v) if encodable(v) else b"null")
+          | event_like().map(lambda v: dumps(v) if encodable(v) else b"{}")
           | st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass"))
           | st.binary(max_size=300))
 
@@ -118,7 +107,7 @@ def test_server_serves_after_hostile_events(events_side):
 statuses = st.sampled_from([200, 201, 204, 299, 301, 304, 400, 401, 403, 404, 409, 418, 422, 500, 501, 502,
                             503, 599])
 bodies = (st.none() | st.binary(max_size=300)
-          | json_values.map(lambda v: dumps(v) if _encodable(v) else b"null")
+          | json_values.map(lambda v: dumps(v) if encodable(v) else b"null")
           | st.text(max_size=100).map(lambda t: t.encode("utf-8", "surrogatepass")))
 content_types = st.sampled_from(["application/json", "text/plain", "text/html", "", "application/octet-stream"])
 
