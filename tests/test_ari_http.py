@@ -17,9 +17,8 @@ from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from ariproxy import errors
 from ariproxy.ari import ARI, OPERATIONS, operation_for
+from tests.support.secrets import ARI_PASSWORD as PASSWORD
 from tests.support.shared import shared_path
-
-PASSWORD = "s3cr3t-Pa55word"
 
 
 class RawURIHandler(WSGIHandler):

@@ -7,11 +7,10 @@ from gevent.event import Event
 
 from ariproxy import errors
 from ariproxy.ari import ARI
+from tests.support.secrets import ARI_PASSWORD as PASSWORD
 from tests.support.wait import wait_for
 
 sim_module = pytest.importorskip("ariproxy.sim")
-
-PASSWORD = "sim-s3cr3t-pw"
 
 
 @pytest.fixture

@@ -21,9 +21,8 @@ from ariproxy import errors
 from ariproxy.ari import ARI
 from ariproxy.ari.operations import OPERATIONS
 from ariproxy.ari.wsrest import encode_rest_request
+from tests.support.secrets import ARI_PASSWORD as PASSWORD
 from tests.support.wait import wait_for
-
-PASSWORD = "ws-s3cr3t-pass"
 
 
 class MiniAsterisk:

@@ -8,6 +8,7 @@ import pytest
 from ariproxy import errors
 from ariproxy.bus import (AuthorizationFailed, Bus, BusClosed, BusError, ConnectFailed, InvalidSubject,
                           NotConnected, PayloadTooLarge, RequestTimeout, ServerError)
+from tests.support.secrets import NATS_PASSWORD, NATS_TOKEN, WRONG_PASSWORD
 from tests.support.wait import wait_for
 
 
@@ -238,12 +239,12 @@ def test_server_error_surfaced_and_connection_keeps_working(nats_factory, make_b
     config = """
     authorization {
       users = [
-        {user: app, password: pw, permissions: {publish: {deny: ["forbidden.>"]}}}
+        {user: app, password: "%s", permissions: {publish: {deny: ["forbidden.>"]}}}
       ]
     }
-    """
+    """ % NATS_PASSWORD
     server = nats_factory(config=config)
-    url = "nats://app:pw@127.0.0.1:%d" % server.port
+    url = "nats://app:%s@127.0.0.1:%d" % (NATS_PASSWORD, server.port)
     seen = []
     bus = make_bus(url, on_error=lambda b, e: seen.append(e))
     echo_responder(bus)
@@ -300,26 +301,26 @@ def test_close_fails_requests_in_flight(nats_url, make_bus):
 
 
 def test_user_password_auth_accepted_and_rejected(nats_factory, make_bus):
-    server = nats_factory(user="ari", password="sekrit-pass")
-    bus = make_bus("nats://ari:sekrit-pass@127.0.0.1:%d" % server.port)
+    server = nats_factory(user="ari", password=NATS_PASSWORD)
+    bus = make_bus("nats://ari:%s@127.0.0.1:%d" % (NATS_PASSWORD, server.port))
     echo_responder(bus)
     assert bus.request("echo", b"ok", timeout=5).data == b"ok"
     with pytest.raises(AuthorizationFailed) as info:
-        make_bus("nats://ari:wrong-pass@127.0.0.1:%d" % server.port)
-    assert "wrong-pass" not in str(info.value) and "Authorization" in str(info.value)
+        make_bus("nats://ari:%s@127.0.0.1:%d" % (WRONG_PASSWORD, server.port))
+    assert WRONG_PASSWORD not in str(info.value) and "Authorization" in str(info.value)
     with pytest.raises(AuthorizationFailed):
         make_bus(server.url)  # no credentials at all
 
 
 def test_token_auth_accepted_and_rejected(nats_factory, make_bus):
-    server = nats_factory(token="t0ken-value")
-    bus = make_bus("nats://t0ken-value@127.0.0.1:%d" % server.port)
+    server = nats_factory(token=NATS_TOKEN)
+    bus = make_bus("nats://%s@127.0.0.1:%d" % (NATS_TOKEN, server.port))
     echo_responder(bus)
     assert bus.request("echo", b"ok", timeout=5).data == b"ok"
-    assert "t0ken-value" not in repr(bus)
+    assert NATS_TOKEN not in repr(bus)
     with pytest.raises(AuthorizationFailed) as info:
-        make_bus("nats://bad-token@127.0.0.1:%d" % server.port)
-    assert "bad-token" not in str(info.value)
+        make_bus("nats://%s@127.0.0.1:%d" % (WRONG_PASSWORD, server.port))
+    assert WRONG_PASSWORD not in str(info.value)
 
 
 def test_connect_failure_is_clear(make_bus):
@@ -387,9 +388,10 @@ def test_pynats2_internals_relied_on():
 
     import pynats2.client
     assert importlib.metadata.version("pynats2") == "0.9.0"
-    hs = pynats2.client.NATSNoSubscribeClient("nats://user:pw@example.org:4333", name="n")
+    hs = pynats2.client.NATSNoSubscribeClient("nats://user:%s@example.org:4333" % NATS_PASSWORD, name="n")
     opts = hs._conn_options
-    assert (opts["hostname"], opts["port"], opts["username"], opts["password"]) == ("example.org", 4333, "user", "pw")
+    assert (opts["hostname"], opts["port"], opts["username"], opts["password"]) == (
+        "example.org", 4333, "user", NATS_PASSWORD)
     assert opts["protocol"] == 0 and opts["tls"] is False
     assert callable(hs._connect_tls) and callable(hs._send_connect_command)
 
@@ -426,13 +428,13 @@ def test_connect_to_something_that_is_not_nats_fails_clearly(behaviour, make_bus
 
 
 def test_server_urls_parsed_and_never_shown_with_secrets():
-    bus = Bus("nats://user:hunter2@h1:4333, tls://s3cr3t-token@h2,h3:4555,nats://[::1]")
+    bus = Bus("nats://user:%s@h1:4333, tls://%s@h2,h3:4555,nats://[::1]" % (NATS_PASSWORD, NATS_TOKEN))
     assert bus.servers == ["nats://h1:4333", "tls://h2:4222", "nats://h3:4555", "nats://[::1]:4222"]
-    assert "hunter2" not in repr(bus) and "s3cr3t" not in repr(bus)
+    assert NATS_PASSWORD not in repr(bus) and NATS_TOKEN not in repr(bus)
     for bad in ("http://h1:4222", "nats://", "nats://h1:notaport", ""):
         with pytest.raises(BusError) as info:
-            Bus("nats://user:hunter2@ok:4222," + bad if bad else bad)
-        assert "hunter2" not in str(info.value)
+            Bus("nats://user:%s@ok:4222," % NATS_PASSWORD + bad if bad else bad)
+        assert NATS_PASSWORD not in str(info.value)
 
 
 def test_big_refused_messages_are_skipped_unread_and_parsing_goes_on(nats_url, make_bus):

@@ -2,6 +2,7 @@
 import socket
 
 from tests.support.nats import NatsServer
+from tests.support.secrets import NATS_PASSWORD, NATS_TOKEN, WRONG_PASSWORD
 
 
 def _info_and_pong(port, connect=b'CONNECT {"verbose":false}\r\n'):
@@ -31,16 +32,18 @@ def test_server_starts_restarts_on_same_port_and_stops(nats_server):
 
 
 def test_token_auth_server(nats_factory):
-    server = nats_factory(token="s3cret")
-    assert _info_and_pong(server.port, b'CONNECT {"verbose":false,"auth_token":"s3cret"}\r\n') == b"PONG\r\n"
-    assert _info_and_pong(server.port, b'CONNECT {"verbose":false,"auth_token":"wrong"}\r\n').startswith(b"-ERR")
-    assert server.auth_url == "nats://s3cret@127.0.0.1:%d" % server.port
+    server = nats_factory(token=NATS_TOKEN)
+    connect = 'CONNECT {"verbose":false,"auth_token":"%s"}\r\n'
+    assert _info_and_pong(server.port, (connect % NATS_TOKEN).encode()) == b"PONG\r\n"
+    assert _info_and_pong(server.port, (connect % WRONG_PASSWORD).encode()).startswith(b"-ERR")
+    assert server.auth_url == "nats://%s@127.0.0.1:%d" % (NATS_TOKEN, server.port)
 
 
 def test_user_password_server(nats_factory):
-    server = nats_factory(user="u", password="p")
-    assert _info_and_pong(server.port, b'CONNECT {"verbose":false,"user":"u","pass":"p"}\r\n') == b"PONG\r\n"
-    assert _info_and_pong(server.port, b'CONNECT {"verbose":false,"user":"u","pass":"x"}\r\n').startswith(b"-ERR")
+    server = nats_factory(user="u", password=NATS_PASSWORD)
+    connect = 'CONNECT {"verbose":false,"user":"u","pass":"%s"}\r\n'
+    assert _info_and_pong(server.port, (connect % NATS_PASSWORD).encode()) == b"PONG\r\n"
+    assert _info_and_pong(server.port, (connect % WRONG_PASSWORD).encode()).startswith(b"-ERR")
 
 
 def test_max_payload_in_info(nats_factory):

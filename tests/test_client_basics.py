@@ -6,6 +6,7 @@ from ariproxy.bus import Bus
 from ariproxy.client import Client
 from ariproxy.jsonutil import dumps
 from ariproxy.protocol import Key
+from tests.support.secrets import NATS_PASSWORD
 from tests.support.wait import wait_for
 
 
@@ -41,10 +42,10 @@ def test_bad_configuration_is_refused_clearly(nats_server):
 
 
 def test_reprs_are_readable_and_never_show_secrets(nats_factory):
-    server = nats_factory(user="alice", password="s3cret-pw")
+    server = nats_factory(user="alice", password=NATS_PASSWORD)
     with Client(application="demo", url=server.auth_url) as c:
         text = repr(c)
-        assert "s3cret-pw" not in text and "demo" in text
+        assert NATS_PASSWORD not in text and "demo" in text
         ch = c.channels.handle("c1", node="00:11:22:33:44:55", dialog="d1")
         assert repr(ch) == "<Channel 'c1' node=00:11:22:33:44:55 app=demo dialog=d1>"
         sub = ch.subscribe("StasisStart")

@@ -7,11 +7,10 @@ import sys
 import pytest
 
 from ariproxy.server.config import (DEFAULT_NATS_URL, OPTIONS, ConfigError, load_config)
+from tests.support.secrets import ARI_PASSWORD as SECRET, NATS_PASSWORD as NATS_SECRET
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(REPO, "conf", "ari-proxy.conf")
-SECRET = "s3cr3t-pw-9f1c"
-NATS_SECRET = "natspass-77e2"
 
 
 def write(tmp_path, text, name="ari-proxy.conf"):
@@ -51,12 +50,12 @@ def test_precedence_defaults_file_env_flags(tmp_path):
 
 
 def test_go_reference_environment_names():
-    environ = {"ARI_APPLICATION": "goapp", "ARI_USERNAME": "u", "ARI_PASSWORD": "p",
+    environ = {"ARI_APPLICATION": "goapp", "ARI_USERNAME": "u", "ARI_PASSWORD": SECRET,
                "ARI_HTTP_URL": "http://10.0.0.1:8088/ari", "ARI_WEBSOCKET_URL": "ws://10.0.0.1:8088/ari/events",
                "NATS_URL": "nats://10.0.0.2:4222", "NATS_PREFIX": "x.", "VERBOSE": "true"}
     kwargs = load_config(["--no-config"], environ=environ).server_kwargs()
     assert kwargs["application"] == "goapp"
-    assert (kwargs["ari_username"], kwargs["ari_password"]) == ("u", "p")
+    assert (kwargs["ari_username"], kwargs["ari_password"]) == ("u", SECRET)
     assert kwargs["ari_url"] == "http://10.0.0.1:8088/ari"
     assert kwargs["ari_ws_url"] == "ws://10.0.0.1:8088/ari/events"
     assert kwargs["nats_url"] == "nats://10.0.0.2:4222"

@@ -15,14 +15,13 @@ from gevent.event import Event
 
 from ariproxy.bus import Bus
 from ariproxy.jsonutil import loads
+from tests.support.secrets import ARI_PASSWORD as ARI_SECRET, NATS_PASSWORD as NATS_SECRET
 from tests.support.wait import wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(REPO, "bin", "ari-proxy")
 INIT = os.path.join(REPO, "conf", "ari-proxy.init")
 VENV_SCRIPT = os.path.join(os.path.dirname(sys.executable), "ari-proxy")
-ARI_SECRET = "ari-pw-3c9d0e"
-NATS_SECRET = "nats-pw-a41f77"
 START = 30.0   # generous: a loaded CI box imports gevent, requests... in the child
 
 

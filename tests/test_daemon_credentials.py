@@ -7,12 +7,11 @@ import sys
 import pytest
 
 from ariproxy.sim import Simulator
+from tests.support.secrets import ARI_PASSWORD as ARI_SECRET, NATS_PASSWORD as NATS_SECRET, WRONG_PASSWORD
 from tests.support.wait import wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(REPO, "bin", "ari-proxy")
-ARI_SECRET = "ari-S3cret-xyzzy"
-NATS_SECRET = "nats-S3cret-plugh"
 
 
 def clean_env():
@@ -57,7 +56,7 @@ def test_wrong_nats_password_exits_non_zero_with_a_clear_message(guarded_sim, na
 def test_retry_auth_failures_keeps_trying(guarded_sim, nats_server, tmp_path):
     log_file = str(tmp_path / "ari-proxy.log")
     proc = subprocess.Popen([sys.executable, BIN, "--foreground", "--no-config", "--ari-url", guarded_sim.url,
-                             "--ari-password", "wrong", "--nats-url", nats_server.url, "--retry-auth-failures",
+                             "--ari-password", WRONG_PASSWORD, "--nats-url", nats_server.url, "--retry-auth-failures",
                              "--log-file", log_file], env=clean_env(), stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

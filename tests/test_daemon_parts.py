@@ -10,12 +10,12 @@ import pytest
 from ariproxy.server import daemon
 from ariproxy.server.config import load_config
 from ariproxy.server.daemon import PidFile, PidFileError, sd_notify, setup_logging
+from tests.support.secrets import ARI_PASSWORD as SECRET
 from tests.support.wait import wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # an ARI and a NATS that nothing serves: enough configuration for the daemon to get to its pidfile
 NOWHERE = ("--ari-url", "http://127.0.0.1:1/ari", "--nats-url", "nats://127.0.0.1:1")
-SECRET = "pw-5b8e1d"
 
 
 def dead_pid():

@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from tests.support.secretcheck import scan_file
+from tests.support.secrets import ARI_PASSWORD
 from tests.support.wait import wait_for
 from tests.test_daemon import BIN, INIT, START, VENV_SCRIPT, Daemon, clean_env, gone, read
 
@@ -136,7 +138,7 @@ def test_old_embedded_auto_is_refused_with_an_explanation(tmp_path):
 
 def test_daemon_without_syslog_logs_to_a_file_and_says_where(tmp_path, simulator, nats_server):
     d = Daemon(tmp_path, "--ari-url", simulator.url, "--nats-url", nats_server.url,
-               env=clean_env(ARI_PASSWORD="ari-pw-3c9d0e", HOME=str(tmp_path),
+               env=clean_env(ARI_PASSWORD=ARI_PASSWORD, HOME=str(tmp_path),
                              ARIPROXY_SYSLOG_SOCKET=str(tmp_path / "no-such-socket")))
     d.args.remove("--log-file")
     d.args.remove(d.log_file)
@@ -156,6 +158,7 @@ def test_daemon_without_syslog_logs_to_a_file_and_says_where(tmp_path, simulator
     finally:
         d.cleanup()
         if path and path not in existing and os.path.exists(path):
+            scan_file(path, "fallback log file %s" % path)    # outside tmp_path: searched before it goes
             os.unlink(path)
 
 
@@ -178,7 +181,7 @@ def test_ping_honours_the_application_filter(proxy):
 @pytest.fixture
 def simulator():
     from ariproxy.sim import Simulator
-    sim = Simulator(host="127.0.0.1", port=0, entity_id="02:fc:00:00:00:07", password="ari-pw-3c9d0e")
+    sim = Simulator(host="127.0.0.1", port=0, entity_id="02:fc:00:00:00:07", password=ARI_PASSWORD)
     sim.start()
     yield sim
     sim.stop()

@@ -3,6 +3,7 @@ import pytest
 
 from ariproxy import errors
 from ariproxy.jsonutil import dumps, loads, mask_url
+from tests.support.secrets import NATS_PASSWORD, NATS_TOKEN
 
 
 @pytest.mark.parametrize("status,cls", [
@@ -49,10 +50,10 @@ def test_json_round_trip_is_compact_utf8():
 
 
 @pytest.mark.parametrize("url,masked", [
-    ("nats://user:s3cret@127.0.0.1:4222", "nats://user:***@127.0.0.1:4222"),
-    ("nats://tok3n@a:4222,nats://u:p@b:4222", "nats://***@a:4222,nats://u:***@b:4222"),
+    ("nats://user:%s@127.0.0.1:4222" % NATS_PASSWORD, "nats://user:***@127.0.0.1:4222"),
+    ("nats://%s@a:4222,nats://u:%s@b:4222" % (NATS_TOKEN, NATS_PASSWORD), "nats://***@a:4222,nats://u:***@b:4222"),
     ("http://127.0.0.1:8088/ari", "http://127.0.0.1:8088/ari"),
 ])
 def test_mask_url(url, masked):
     assert mask_url(url) == masked
-    assert "s3cret" not in mask_url(url) and "tok3n" not in mask_url(url)
+    assert NATS_PASSWORD not in mask_url(url) and NATS_TOKEN not in mask_url(url)

@@ -22,6 +22,7 @@ from ariproxy.server.logs import JsonFormatter, LogContext
 from ariproxy.server.systemd import Notifier, notify, watchdog_interval
 from ariproxy.sim import Simulator
 from tests.support.nats import free_port
+from tests.support.secrets import ARI_PASSWORD
 from tests.support.wait import wait_for
 from tests.test_daemon import START, Daemon, clean_env
 
@@ -76,10 +77,10 @@ def test_setup_logging_json_and_plain_files(tmp_path):
     try:
         json_file = tmp_path / "json.log"
         cfg = load_config(["--no-config", "--log-file", str(json_file), "--log-format", "json",
-                           "--application", "logapp", "--ari-password", "s3cr3t-pw"], environ={})
+                           "--application", "logapp", "--ari-password", ARI_PASSWORD], environ={})
         context = LogContext(application=cfg.application)
         files = setup_logging(cfg, logger=logger, context=context)
-        logger.warning("before the node is known (password s3cr3t-pw)")
+        logger.warning("before the node is known (password %s)", ARI_PASSWORD)
         context.node = "02:fc:00:00:00:42"
         try:
             raise ValueError("boom")
@@ -91,7 +92,7 @@ def test_setup_logging_json_and_plain_files(tmp_path):
         first, second = parse_lines(json_file.read_text())
         assert_well_formed(first)
         assert first["application"] == "logapp" and first["node"] == "-"
-        assert "s3cr3t-pw" not in json_file.read_text()
+        assert ARI_PASSWORD not in json_file.read_text()
         assert second["node"] == "02:fc:00:00:00:42" and second["level"] == "ERROR"
         assert second["kind"] == "ChannelAnswer" and second["key"] == {"id": "c1"}
         assert "ValueError: boom" in second["exception"] and second["odd"].startswith("<object")

@@ -1,5 +1,6 @@
 """The server on its own: raw NATS requests through ariproxy.bus against a real simulator."""
 from ariproxy.protocol import Announcement
+from tests.support.secrets import ARI_PASSWORD, NATS_PASSWORD
 
 
 def test_asterisk_info_round_trip(proxy):
@@ -34,17 +35,17 @@ def test_secrets_stay_out_of_logs_and_repr(nats_factory, caplog):
     import logging
     from ariproxy.server import Server
     from ariproxy.sim.server import Simulator
-    nats = nats_factory(user="nu", password="n4ts-pw")
-    sim = Simulator(username="u", password="s3cr3t-pw").start()
+    nats = nats_factory(user="nu", password=NATS_PASSWORD)
+    sim = Simulator(username="u", password=ARI_PASSWORD).start()
     caplog.set_level(logging.DEBUG)
-    srv = Server(ari_url=sim.url.replace("http://", "http://u:s3cr3t-pw@"), ari_username="u",
-                 ari_password="s3cr3t-pw", application="testapp", nats_url=nats.auth_url)
+    srv = Server(ari_url=sim.url.replace("http://", "http://u:%s@" % ARI_PASSWORD), ari_username="u",
+                 ari_password=ARI_PASSWORD, application="testapp", nats_url=nats.auth_url)
     try:
         srv.start()
         assert srv.wait_ready(10)
         srv.stop(timeout=2)
         text = caplog.text + repr(srv) + repr(srv.stats)
-        assert "s3cr3t-pw" not in text and "n4ts-pw" not in text
+        assert ARI_PASSWORD not in text and NATS_PASSWORD not in text
         assert "nats://nu:***@" in text
     finally:
         srv.stop(timeout=2)

@@ -32,6 +32,8 @@ import warnings
 import gevent
 import pytest
 
+from . import secretcheck
+
 __all__ = ["NatsServer", "NatsCluster", "nats_binary", "free_port",
            "nats_server", "nats_url", "nats_factory", "nats_cluster"]
 
@@ -251,6 +253,7 @@ class NatsServer:
             warnings.warn("nats-server %s (pid %d) had exited with %s before the test stopped it:\n%s"
                           % (self.url, self._proc.pid, self._proc.returncode, self.log_tail()))
         self.stop()
+        secretcheck.scan_file(self.log_path, "nats-server log (%s)" % self.url)
         shutil.rmtree(self.tmpdir, ignore_errors=True)
 
     # -- monitoring ------------------------------------------------------

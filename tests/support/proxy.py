@@ -9,6 +9,12 @@ Fixtures (registered through ``tests/conftest.py``'s ``pytest_plugins``):
   ``Server`` keyword (``rest_transport``, ``max_concurrent``, ...).
   Everything it started is stopped at teardown (processes by PID).
 
+The server logs in to its simulator as ``PROXY_ARI_USER`` with ``ARI_PASSWORD`` and, on a nats-server
+of its own, as ``PROXY_NATS_USER`` with ``NATS_PASSWORD`` (tests/support/secrets.py), so the secret
+check searches every proxy test's output for credentials the server really uses.  Everyone else keeps
+the simulator's ``asterisk:asterisk`` and connects to that nats-server without credentials
+(``no_auth_user``), as before.
+
 A Proxy has ``.server``, ``.sim``, ``.nats`` (the NatsServer), ``.nats_url``,
 ``.bus`` (a raw, connected ``ariproxy.bus.Bus`` for driving the server),
 ``.node``, ``.application``, ``.prefix`` and helpers that send raw protocol
@@ -23,6 +29,7 @@ from ariproxy.protocol import KINDS, Key, Request, Response, subject
 from ariproxy.server import Server
 from ariproxy.sim.server import Simulator
 from tests.support.nats import NatsServer
+from tests.support.secrets import ARI_PASSWORD, NATS_PASSWORD, PROXY_ARI_USER, PROXY_NATS_USER
 
 __all__ = ["Proxy", "make_proxy", "proxy", "proxy_factory", "DEFAULT_APP"]
 
@@ -30,7 +37,18 @@ DEFAULT_APP = "testapp"
 READY_TIMEOUT = 10.0
 
 # Fast enough for tests, never a busy loop.
-_TEST_SERVER_DEFAULTS = {"announce_interval": 60.0, "entity_check_interval": 10.0, "shutdown_timeout": 5.0}
+_TEST_SERVER_DEFAULTS = {"announce_interval": 60.0, "entity_check_interval": 10.0, "shutdown_timeout": 5.0,
+                         "ari_username": PROXY_ARI_USER, "ari_password": ARI_PASSWORD}
+
+# A nats-server of a proxy's own: the server under test logs in, every other client needs no credentials.
+_NATS_AUTH = """authorization {
+  users = [
+    {user: "%s", password: "%s"}
+    {user: "anyone", password: "unused-GpV4cN8s"}
+  ]
+}
+no_auth_user: "anyone"
+""" % (PROXY_NATS_USER, NATS_PASSWORD)
 
 
 class Proxy:
@@ -118,15 +136,21 @@ def make_proxy(nats=None, entity_id="02:fc:00:00:00:01", application=DEFAULT_APP
     """Start (nats-server if not given) + simulator + Server; block until serving; return a Proxy."""
     owns_nats = False
     if nats is None:
-        nats = NatsServer().start()
+        nats = NatsServer(config=_NATS_AUTH).start()
         owns_nats = True
     elif isinstance(nats, Proxy):
         nats = nats.nats
-    sim = Simulator(entity_id=entity_id, **(sim_options or {}))
+    nats_url = nats.url
+    if nats.config == _NATS_AUTH:
+        nats_url = nats_url.replace("nats://", "nats://%s:%s@" % (PROXY_NATS_USER, NATS_PASSWORD))
+    sim_options = dict(sim_options or {})
+    sim_options["users"] = dict(sim_options.get("users") or {}, **{PROXY_ARI_USER: (ARI_PASSWORD, False)})
+    sim = Simulator(entity_id=entity_id, **sim_options)
     sim.start()
     options = dict(_TEST_SERVER_DEFAULTS)
     options.update(server_options)
-    server = Server(ari_url=sim.url, application=application, nats_url=nats.url, **options)
+    options.setdefault("nats_url", nats_url)
+    server = Server(ari_url=sim.url, application=application, **options)
     bus = None
     try:
         server.start()
