@@ -19,7 +19,7 @@ from . import audiouri
 from .bridgemon import DESTROYED, ENTERED, LEFT, BridgeChange, BridgeMonitor
 from .call import (CallFailed, CallNotAnswered, ChannelLife, Congestion, LineBusy, NoAnswer, bridge, channel_life,
                    originate)
-from .play import (COMPLETE, FAILED, FINISHED, HUNGUP, INVALID, STOPPED, TIMEOUT, PlayResult, PromptResult, play,
+from .play import (COMPLETE, FAILED, FINISHED, GAP, HUNGUP, INVALID, STOPPED, TIMEOUT, PlayResult, PromptResult, play,
                    prompt)
 from .record import RecordResult, record
 
@@ -27,5 +27,5 @@ __all__ = [
     "play", "prompt", "record", "audiouri", "originate", "bridge", "channel_life", "ChannelLife", "BridgeMonitor",
     "BridgeChange", "PlayResult", "PromptResult", "RecordResult", "HungUp", "EntityDestroyed", "CallNotAnswered",
     "LineBusy", "NoAnswer", "Congestion", "CallFailed", "FINISHED", "HUNGUP", "STOPPED", "TIMEOUT", "FAILED",
-    "COMPLETE", "INVALID", "ENTERED", "LEFT", "DESTROYED",
+    "COMPLETE", "INVALID", "GAP", "ENTERED", "LEFT", "DESTROYED",
 ]
