@@ -1,9 +1,10 @@
 """``ariproxy.ext`` helpers after lost events (a real gap, through a real server and nats-server).
 
 ``events_lost(proxy)`` makes Asterisk (the simulator) give the server's events websocket up silently,
-as on its write timeout, and keeps refusing the reconnection until the block ends: whatever happens
-in the block (a far-end hang-up, a playback or recording ending, a call answered) sends events that are
-lost.  After the block the server reconnects and publishes its gap marker.  Each helper was started
+as on its write timeout: whatever happens in the block (a far-end hang-up, a playback or recording
+ending, a call answered) sends events that are dropped, and it checks they were.  The server finds
+the dead socket by its ping deadline (1 s, longer than any block takes), reconnects and publishes its
+gap marker.  Each helper was started
 with a long timeout of its own before the block and must come back well before it, with the state
 Asterisk is in.  One test cuts the client's own NATS connection instead (the client's own marker).
 """
@@ -27,21 +28,22 @@ WAIT = 60
 @pytest.fixture
 def fast_proxy(proxy_factory):
     """A proxy on a fast simulator whose server finds a dead events websocket quickly."""
-    return proxy_factory(sim_options={"media_scale": 0.01}, events_ping_interval=0.2, events_pong_timeout=0.5)
+    return proxy_factory(sim_options={"media_scale": 0.01}, events_ping_interval=0.2, events_pong_timeout=1.0)
 
 
 @contextmanager
 def events_lost(proxy):
-    """Events sent in the block are lost; then the server reconnects and publishes a gap marker."""
+    """Events Asterisk sends for the application in the block are lost (the block must wait until
+    they are sent); then the server finds the dead socket, reconnects and publishes a gap marker."""
     sim = proxy.sim
-    before = proxy.server.stats["event_gaps"]
+    gaps = proxy.server.stats["event_gaps"]
+    dropped = sim.websocket_dropped
     assert sim.silence_websockets(proxy.application, close_on_read=False) == 1
-    sim.refuse_connections(drop=False)
-    try:
-        yield
-    finally:
-        sim.accept_connections()
-    wait_for(lambda: proxy.server.stats["event_gaps"] > before, WAIT, message="no gap marker published")
+    yield
+    # what the block made happen went to the silenced socket: lost, not merely late
+    assert sim.websocket_dropped > dropped, "nothing was sent during the gap"
+    assert proxy.server.stats["event_gaps"] == gaps, "the server reconnected before the block was over"
+    wait_for(lambda: proxy.server.stats["event_gaps"] > gaps, WAIT, message="no gap marker published")
 
 
 def _playing(sim):
@@ -57,6 +59,12 @@ def _resubscribe(client, handle):
     """After the reconnect the simulator's application has forgotten what it was subscribed to (Asterisk
     keeps it): subscribe it to ``handle`` again, so its later events reach the helper."""
     client.applications.handle(client.application, node=handle.node).subscribe_source(handle)
+
+
+def _press(sim, channel_id, digits):
+    """The caller presses ``digits`` now (their events are sent before this returns)."""
+    for digit in digits:
+        sim.asterisk.dtmf(sim.asterisk.channels[channel_id], digit)
 
 
 def _hang_up(sim, channel_id):
@@ -96,7 +104,7 @@ def test_play_goes_on_after_a_gap_while_its_playback_plays(fast_proxy, client):
     runner = gevent.spawn(play, ch, "tone:ring", timeout=LONG)
     wait_for(lambda: _playing(sim), 10)
     with events_lost(fast_proxy):
-        pass
+        _press(sim, ch.id, "5")     # (a play ignores digits)
     # the marker was read and the playback found playing: the helper waits on, and its real end counts
     wait_for(lambda: requests_to(sim, "GET", "/playbacks/"), WAIT)
     assert not runner.ready()
@@ -104,3 +112,52 @@ def test_play_goes_on_after_a_gap_while_its_playback_plays(fast_proxy, client):
     _end_playback(sim, _playing(sim)[0])
     assert runner.get(timeout=WAIT).status == FINISHED
     ch.hangup()
+
+
+# ------------------------------------------------------------------ prompt
+
+def test_prompt_whose_digits_were_lost_asks_again(fast_proxy, client):
+    sim = fast_proxy.sim
+    ch = answered_call(client)
+    before = subscription_count(client)
+    runner = gevent.spawn(prompt, ch, "tone:ring", max_digits=4, first_digit_timeout=LONG,
+                          inter_digit_timeout=LONG, replays=1)
+    wait_for(lambda: _playing(sim), 10)
+    first = _playing(sim)[0]
+    with events_lost(fast_proxy):
+        _press(sim, ch.id, "12")        # lost: the attempt cannot be trusted
+    # the attempt is abandoned (its prompt stopped) and the prompt played again
+    wait_for(lambda: len(requests_to(sim, "POST", "/play")) == 2 and _playing(sim), WAIT)
+    assert first not in sim.playbacks
+    _resubscribe(client, ch)
+    _press(sim, ch.id, "5678")
+    answer = runner.get(timeout=WAIT)
+    assert (answer.status, answer.digits, answer.plays) == (COMPLETE, "5678", 2)
+    wait_for(lambda: sim.playbacks == {}, 10)
+    assert subscription_count(client) == before
+    ch.hangup()
+
+
+def test_prompt_without_replays_left_says_gap(fast_proxy, client):
+    sim = fast_proxy.sim
+    ch = answered_call(client)
+    runner = gevent.spawn(prompt, ch, "tone:ring", max_digits=4, first_digit_timeout=LONG)
+    wait_for(lambda: _playing(sim), 10)
+    with events_lost(fast_proxy):
+        _press(sim, ch.id, "12")
+    answer = runner.get(timeout=WAIT)
+    assert (answer.status, answer.digits, answer.plays, answer.ok) == (GAP, "", 1, False)
+    wait_for(lambda: sim.playbacks == {}, 10)       # the prompt was stopped
+    ch.hangup()
+
+
+def test_prompt_on_a_channel_hung_up_during_a_gap_is_hungup(fast_proxy, client):
+    sim = fast_proxy.sim
+    ch = answered_call(client)
+    runner = gevent.spawn(prompt, ch, "sound:beep", max_digits=4, first_digit_timeout=LONG, replays=3)
+    wait_for(lambda: requests_to(sim, "POST", "/play") and sim.playbacks == {}, 10)   # waiting for digits
+    with events_lost(fast_proxy):
+        _press(sim, ch.id, "1")
+        _hang_up(sim, ch.id)
+    answer = runner.get(timeout=WAIT)
+    assert (answer.status, answer.plays) == (HUNGUP, 1)
