@@ -16,7 +16,8 @@ import pytest
 from ariproxy.errors import HungUp
 from ariproxy.ext import (COMPLETE, FINISHED, GAP, HUNGUP, BridgeMonitor, CallFailed, bridge, channel_life,
                           originate, play, prompt, record)
-from ariproxy.ext import record as record_module
+from ariproxy.ext.record import GAP as RECORD_GAP
+from ariproxy.ext.record import HANGUP, KEY
 from tests.support.calls import answered_call, client, requests_to, subscription_count  # noqa: F401
 from tests.support.wait import wait_for
 
@@ -161,3 +162,56 @@ def test_prompt_on_a_channel_hung_up_during_a_gap_is_hungup(fast_proxy, client):
         _hang_up(sim, ch.id)
     answer = runner.get(timeout=WAIT)
     assert (answer.status, answer.plays) == (HUNGUP, 1)
+
+
+# ------------------------------------------------------------------ record
+
+def _recording(sim):
+    return [r for r in sim.asterisk.live_recordings.values() if r.live]
+
+
+def test_record_that_ended_during_a_gap_gives_the_stored_recording(fast_proxy, client):
+    sim = fast_proxy.sim
+    ch = answered_call(client)
+    before = subscription_count(client)
+    runner = gevent.spawn(record, ch, name="gap-key", beep=False, terminate_on="#", timeout=LONG)
+    wait_for(lambda: _recording(sim), 10)
+    with events_lost(fast_proxy):
+        _press(sim, ch.id, "#")         # Asterisk ends and stores it; RecordingFinished is lost
+        assert "gap-key" in sim.stored_recordings
+    result = runner.get(timeout=WAIT)
+    assert (result.reason, result.name, result.duration, result.kept) == (RECORD_GAP, "gap-key", None, True)
+    assert result.recording.id == "gap-key" and result.event.type == "AriProxyEventGap"
+    assert subscription_count(client) == before
+    ch.hangup()
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_record_whose_channel_hung_up_during_a_gap_is_hangup(fast_proxy, client, keep):
+    sim = fast_proxy.sim
+    ch = answered_call(client)
+    name = "gap-hup-%s" % keep
+    runner = gevent.spawn(record, ch, name=name, beep=False, timeout=LONG, keep_on_hangup=keep)
+    wait_for(lambda: _recording(sim), 10)
+    with events_lost(fast_proxy):
+        _hang_up(sim, ch.id)
+    result = runner.get(timeout=WAIT)
+    assert (result.reason, result.kept) == (HANGUP, keep)
+    wait_for(lambda: (name in sim.stored_recordings) == keep, 10)
+
+
+def test_record_goes_on_after_a_gap_while_it_records(fast_proxy, client):
+    sim = fast_proxy.sim
+    ch = answered_call(client)
+    runner = gevent.spawn(record, ch, name="gap-on", beep=False, terminate_on="#", timeout=LONG)
+    wait_for(lambda: _recording(sim), 10)
+    with events_lost(fast_proxy):
+        _press(sim, ch.id, "1")
+    wait_for(lambda: requests_to(sim, "GET", "/recordings/live/"), WAIT)
+    assert not runner.ready()
+    _resubscribe(client, ch)
+    _press(sim, ch.id, "#")
+    result = runner.get(timeout=WAIT)
+    assert (result.reason, result.digit, result.kept) == (KEY, "#", True)
+    assert result.duration is not None
+    ch.hangup()
