@@ -14,8 +14,8 @@ import gevent
 import pytest
 
 from ariproxy.errors import HungUp
-from ariproxy.ext import (COMPLETE, FINISHED, GAP, HUNGUP, BridgeMonitor, CallFailed, bridge, channel_life,
-                          originate, play, prompt, record)
+from ariproxy.ext import (COMPLETE, DESTROYED, ENTERED, FINISHED, GAP, HUNGUP, LEFT, BridgeMonitor, CallFailed,
+                          bridge, channel_life, originate, play, prompt, record)
 from ariproxy.ext.record import GAP as RECORD_GAP
 from ariproxy.ext.record import HANGUP, KEY
 from tests.support.calls import answered_call, client, requests_to, subscription_count  # noqa: F401
@@ -28,8 +28,10 @@ WAIT = 60
 
 @pytest.fixture
 def fast_proxy(proxy_factory):
-    """A proxy on a fast simulator whose server finds a dead events websocket quickly."""
-    return proxy_factory(sim_options={"media_scale": 0.01}, events_ping_interval=0.2, events_pong_timeout=1.0)
+    """A proxy on a fast simulator whose server finds a dead events websocket quickly; REST goes over
+    HTTP, so requests are answered while the events websocket is silenced."""
+    return proxy_factory(sim_options={"media_scale": 0.01}, events_ping_interval=0.2, events_pong_timeout=1.0,
+                         rest_transport="http")
 
 
 @contextmanager
@@ -215,3 +217,128 @@ def test_record_goes_on_after_a_gap_while_it_records(fast_proxy, client):
     assert (result.reason, result.digit, result.kept) == (KEY, "#", True)
     assert result.duration is not None
     ch.hangup()
+
+
+# ------------------------------------------------------------------ originate, bridge, channel_life, BridgeMonitor
+
+#: an originate's ring time (media seconds: the simulator's no-answer comes after this x 0.01 s)
+RING = 100000
+
+
+def _ringing(sim):
+    return [cid for cid, c in sim.channels.items() if c["state"] == "Ringing"]
+
+
+def _answer(sim, channel_id, app):
+    """The called party answers a ringing originated call: Up, into Stasis ``app``."""
+    ast = sim.asterisk
+    chan = ast.channels[channel_id]
+    for timer in chan.timers:
+        timer.kill(block=False)
+    ast.set_state(chan, "Up")
+    ast.enter_stasis(chan, app, [])
+
+
+def test_originate_answered_during_a_gap_returns_the_channel(fast_proxy, client):
+    sim = fast_proxy.sim
+    runner = gevent.spawn(originate, client, "Local/3000@default", timeout=RING, channel_id="gap-answered")
+    wait_for(lambda: "gap-answered" in _ringing(sim), 10)
+    with events_lost(fast_proxy):
+        _answer(sim, "gap-answered", client.application)
+    ch = runner.get(timeout=WAIT)
+    assert ch.id == "gap-answered" and sim.channels[ch.id]["state"] == "Up"
+    ch.hangup()
+
+
+def test_originate_hung_up_during_a_gap_is_not_answered(fast_proxy, client):
+    sim = fast_proxy.sim
+    runner = gevent.spawn(originate, client, "Local/3000@default", timeout=RING, channel_id="gap-rejected")
+    wait_for(lambda: "gap-rejected" in _ringing(sim), 10)
+    with events_lost(fast_proxy):
+        _hang_up(sim, "gap-rejected")
+    with pytest.raises(CallFailed) as info:
+        runner.get(timeout=WAIT)
+    assert info.value.cause is None and "events were lost" in str(info.value)
+    assert subscription_count(client) == (0, 0)
+
+
+def test_originate_rings_on_after_the_clients_nats_connection_was_cut(fast_proxy, client):
+    sim = fast_proxy.sim
+    gaps = []
+    client.on_gap(gaps.append)
+    runner = gevent.spawn(originate, client, "Local/3000@default", timeout=RING, channel_id="gap-nats")
+    wait_for(lambda: "gap-nats" in _ringing(sim), 10)
+    fast_proxy.nats.kill()          # the client (and the server) lose NATS: the client makes its own marker
+    fast_proxy.nats.start()
+    wait_for(lambda: gaps and fast_proxy.server.bus.connected, WAIT)
+    assert gaps[0]["source"] == "client"
+    wait_for(lambda: requests_to(sim, "GET", "/channels/gap-nats"), WAIT)   # it asked: still ringing
+    assert not runner.ready()
+    sim.hangup("gap-nats", cause=21)     # the real end, after the gap, still counts
+    with pytest.raises(CallFailed) as info:
+        runner.get(timeout=WAIT)
+    assert info.value.cause == 21
+
+
+def test_bridge_whose_channels_entered_during_a_gap(fast_proxy, client):
+    sim = fast_proxy.sim
+    a = answered_call(client)
+    b = answered_call(client)
+    with events_lost(fast_proxy):
+        runner = gevent.spawn(bridge, a, b, timeout=LONG)     # ChannelEnteredBridge x 2: lost
+        wait_for(lambda: any(sorted(br["channels"]) == sorted([a.id, b.id]) for br in sim.bridges.values()), 10)
+    br = runner.get(timeout=WAIT)
+    assert sorted(sim.bridges[br.id]["channels"]) == sorted([a.id, b.id])
+    a.hangup()
+    b.hangup()
+    br.destroy()
+
+
+def test_channel_life_of_a_channel_hung_up_during_a_gap_raises(fast_proxy, client):
+    sim = fast_proxy.sim
+    ch = answered_call(client)
+    outcome = []
+
+    def work():
+        try:
+            with channel_life(ch) as call:
+                outcome.append(call)
+                gevent.sleep(LONG)      # blocked work that reads no events itself
+                outcome.append("not reached")
+        except HungUp as exc:
+            outcome.append(exc)
+
+    runner = gevent.spawn(work)
+    wait_for(lambda: outcome, 10)
+    with events_lost(fast_proxy):
+        _hang_up(sim, ch.id)
+    runner.join(WAIT)
+    assert runner.dead
+    call, exc = outcome
+    assert isinstance(exc, HungUp) and exc.id == ch.id and exc.cause is None
+    assert exc.event.type == "AriProxyEventGap" and call.ended is exc.event
+    assert subscription_count(client) == (0, 0)
+
+
+def test_bridge_monitor_rereads_the_members_after_a_gap(fast_proxy, client):
+    sim = fast_proxy.sim
+    a = answered_call(client)
+    b = answered_call(client)
+    br = client.bridges.create()
+    br.add_channel(a)
+    wait_for(lambda: sim.bridges[br.id]["channels"] == [a.id], 10)
+    changes = []
+    with BridgeMonitor(br, on_change=changes.append) as mon:
+        with events_lost(fast_proxy):
+            br.add_channel(b)           # over HTTP: answered; the bridge events are lost
+            _hang_up(sim, a.id)
+            wait_for(lambda: sim.bridges[br.id]["channels"] == [b.id], 10)
+        mon.wait(lambda m: m.members == [b.id], timeout=WAIT)
+        assert sorted((c.type, c.channel_id) for c in changes) == sorted([(LEFT, a.id), (ENTERED, b.id)])
+        assert all(c.event.type == "AriProxyEventGap" for c in changes)
+        with events_lost(fast_proxy):
+            _hang_up(sim, b.id)
+            br.destroy()
+        mon.wait(lambda m: m.destroyed, timeout=WAIT)
+        assert changes[-1].type == DESTROYED
+    br.close()
