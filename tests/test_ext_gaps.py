@@ -3,7 +3,7 @@
 ``events_lost(proxy)`` makes Asterisk (the simulator) give the server's events websocket up silently,
 as on its write timeout: whatever happens in the block (a far-end hang-up, a playback or recording
 ending, a call answered) sends events that are dropped, and it checks they were.  The server finds
-the dead socket by its ping deadline (1 s, longer than any block takes), reconnects and publishes its
+the dead socket by its ping deadline (0.75 s, far longer than any block takes), reconnects and publishes its
 gap marker.  Each helper was started
 with a long timeout of its own before the block and must come back well before it, with the state
 Asterisk is in.  One test cuts the client's own NATS connection instead (the client's own marker).
@@ -30,7 +30,7 @@ WAIT = 60
 def fast_proxy(proxy_factory):
     """A proxy on a fast simulator whose server finds a dead events websocket quickly; REST goes over
     HTTP, so requests are answered while the events websocket is silenced."""
-    return proxy_factory(sim_options={"media_scale": 0.01}, events_ping_interval=0.2, events_pong_timeout=1.0,
+    return proxy_factory(sim_options={"media_scale": 0.01}, events_ping_interval=0.2, events_pong_timeout=0.75,
                          rest_transport="http")
 
 
@@ -77,12 +77,18 @@ def _hang_up(sim, channel_id):
 
 # ------------------------------------------------------------------ play
 
-def test_play_whose_playback_ended_during_a_gap_is_finished(fast_proxy, client):
-    sim = fast_proxy.sim
+def _endless_play(sim, client):
+    """An answered call with a ``play()`` of a tone that never ends on it: (channel, greenlet)."""
     ch = answered_call(client)
-    before = subscription_count(client)
     runner = gevent.spawn(play, ch, "tone:ring", timeout=LONG)
     wait_for(lambda: _playing(sim), 10)
+    return ch, runner
+
+
+def test_play_whose_playback_ended_during_a_gap_is_finished(fast_proxy, client):
+    sim = fast_proxy.sim
+    before = subscription_count(client)
+    ch, runner = _endless_play(sim, client)
     with events_lost(fast_proxy):
         _end_playback(sim, _playing(sim)[0])
     result = runner.get(timeout=WAIT)
@@ -93,9 +99,7 @@ def test_play_whose_playback_ended_during_a_gap_is_finished(fast_proxy, client):
 
 def test_play_on_a_channel_hung_up_during_a_gap_is_hungup(fast_proxy, client):
     sim = fast_proxy.sim
-    ch = answered_call(client)
-    runner = gevent.spawn(play, ch, "tone:ring", timeout=LONG)
-    wait_for(lambda: _playing(sim), 10)
+    ch, runner = _endless_play(sim, client)
     with events_lost(fast_proxy):
         _hang_up(sim, ch.id)
     assert runner.get(timeout=WAIT).status == HUNGUP
@@ -103,9 +107,7 @@ def test_play_on_a_channel_hung_up_during_a_gap_is_hungup(fast_proxy, client):
 
 def test_play_goes_on_after_a_gap_while_its_playback_plays(fast_proxy, client):
     sim = fast_proxy.sim
-    ch = answered_call(client)
-    runner = gevent.spawn(play, ch, "tone:ring", timeout=LONG)
-    wait_for(lambda: _playing(sim), 10)
+    ch, runner = _endless_play(sim, client)
     with events_lost(fast_proxy):
         _press(sim, ch.id, "5")     # (a play ignores digits)
     # the marker was read and the playback found playing: the helper waits on, and its real end counts

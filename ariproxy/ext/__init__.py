@@ -11,7 +11,9 @@
 Every helper blocks only the calling greenlet, subscribes before it sends anything, stops what it
 started when it returns early, when the channel hangs up or when its greenlet is killed, and leaves no
 subscription behind.  Only the synchronous client's public API is used, so the helpers work the same
-against Python and Go ari-proxy servers.
+against Python and Go ari-proxy servers.  When events may have been lost (an ``AriProxyEventGap``
+marker) each helper asks Asterisk for the state instead of waiting for an event that may never come
+(docs/EXTENSIONS.md, "The application toolkit after a gap").
 """
 from ariproxy.errors import EntityDestroyed, HungUp
 
