@@ -177,7 +177,7 @@ def bridge(a, b, type="mixing", bridge_id=None, timeout=10.0):
                 raise Timeout("channels %s did not enter bridge %s within %ss"
                               % (", ".join(sorted(wanted)), br.id, timeout)) from None
             if is_gap(event):
-                _bridge_after_gap(br, (a, b), wanted, event)
+                _bridge_after_gap(br, (a, b), wanted, event, deadline_after(timeout))
             else:
                 wanted.discard(entity_of(event, "channel"))
         return br
@@ -190,17 +190,17 @@ def bridge(a, b, type="mixing", bridge_id=None, timeout=10.0):
 
 
 
-def _bridge_after_gap(br, channels, wanted, marker):
+def _bridge_after_gap(br, channels, wanted, marker, deadline):
     """Events may have been lost while channels entered ``br``: read its members instead (a gone
-    bridge raises ``EntityDestroyed``, a gone channel ``HungUp``; no answer: wait on)."""
-    data = probe(br)
+    bridge raises ``EntityDestroyed``, a gone channel ``HungUp``; no answer by ``deadline``: wait on)."""
+    data = probe(br, deadline)
     if data is None:
         raise EntityDestroyed("bridge %s was destroyed while events were lost" % br.id, "bridge", br.id, marker)
     if not isinstance(data, dict):
         return
     wanted.difference_update(c for c in data.get("channels") or [] if isinstance(c, str))
     for ch in channels:
-        if ch.id in wanted and probe(ch) is None:
+        if ch.id in wanted and probe(ch, deadline) is None:
             raise HungUp("channel %s hung up while events were lost: cannot bridge it" % ch.id, "channel", ch.id,
                          marker)
 
