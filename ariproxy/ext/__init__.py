@@ -11,7 +11,9 @@
 Every helper blocks only the calling greenlet, subscribes before it sends anything, stops what it
 started when it returns early, when the channel hangs up or when its greenlet is killed, and leaves no
 subscription behind.  Only the synchronous client's public API is used, so the helpers work the same
-against Python and Go ari-proxy servers.
+against Python and Go ari-proxy servers.  When events may have been lost (an ``AriProxyEventGap``
+marker) each helper asks Asterisk for the state instead of waiting for an event that may never come
+(docs/EXTENSIONS.md, "The application toolkit after a gap").
 """
 from ariproxy.errors import EntityDestroyed, HungUp
 
@@ -19,7 +21,7 @@ from . import audiouri
 from .bridgemon import DESTROYED, ENTERED, LEFT, BridgeChange, BridgeMonitor
 from .call import (CallFailed, CallNotAnswered, ChannelLife, Congestion, LineBusy, NoAnswer, bridge, channel_life,
                    originate)
-from .play import (COMPLETE, FAILED, FINISHED, HUNGUP, INVALID, STOPPED, TIMEOUT, PlayResult, PromptResult, play,
+from .play import (COMPLETE, FAILED, FINISHED, GAP, HUNGUP, INVALID, STOPPED, TIMEOUT, PlayResult, PromptResult, play,
                    prompt)
 from .record import RecordResult, record
 
@@ -27,5 +29,5 @@ __all__ = [
     "play", "prompt", "record", "audiouri", "originate", "bridge", "channel_life", "ChannelLife", "BridgeMonitor",
     "BridgeChange", "PlayResult", "PromptResult", "RecordResult", "HungUp", "EntityDestroyed", "CallNotAnswered",
     "LineBusy", "NoAnswer", "Congestion", "CallFailed", "FINISHED", "HUNGUP", "STOPPED", "TIMEOUT", "FAILED",
-    "COMPLETE", "INVALID", "ENTERED", "LEFT", "DESTROYED",
+    "COMPLETE", "INVALID", "GAP", "ENTERED", "LEFT", "DESTROYED",
 ]

@@ -5,6 +5,7 @@ import logging
 import gevent
 
 from ariproxy.errors import AriProxyError, NotFound, Timeout
+from ariproxy.protocol import GAP_EVENT
 
 log = logging.getLogger("ariproxy.ext")
 
@@ -43,7 +44,9 @@ class Watch:
     """Subscribed at creation (before any request a helper sends), so nothing is missed.
 
     ``get(timeout)`` returns the next event or None on timeout; ``ended`` is the event that ended the
-    target (hang-up, StasisEnd, BridgeDestroyed) once one was read.  Never blocks beyond ``get``.
+    target (hang-up, StasisEnd, BridgeDestroyed) once one was read, or the gap marker after which the
+    target was found gone (``found_gone``).  Never blocks beyond ``get``.  A gap marker (``is_gap``)
+    comes out of ``get`` like an event: each helper resynchronises on it (``probe``).
     """
 
     def __init__(self, target):
@@ -60,6 +63,15 @@ class Watch:
         if self.ended is None and self.ends_target(event):
             self.ended = event
         return event
+
+    def is_gap(self, event):
+        """True for a gap marker (events may have been lost): never an ordinary event."""
+        return is_gap(event)
+
+    def found_gone(self, marker):
+        """The target was found gone after the gap ``marker``: it counts as ended from now on."""
+        if self.ended is None:
+            self.ended = marker
 
     def ends_target(self, event):
         if self.is_channel:
@@ -126,3 +138,40 @@ def cleanup_cut_create(func, what):
     """Clean up, from a fresh greenlet, an entity whose create request the current greenlet was killed
     in: the request may or may not have reached Asterisk, so NotFound is retried for a moment."""
     return gevent.spawn(_until_found, func, what)
+
+
+# -------------------------------------------------------------------------- resynchronising after a gap
+
+#: after a gap marker, a request the server cannot answer yet (it may still be reconnecting to Asterisk
+#: or NATS) is tried again this often, for this long at most
+RESYNC_RETRY = 0.25
+RESYNC_FOR = 30.0
+#: what ``probe()`` returns when no answer came
+UNKNOWN = "unknown"
+
+
+def is_gap(event):
+    """True when ``event`` is an ``AriProxyEventGap`` marker (events may have been lost before it)."""
+    return event is not None and getattr(event, "type", None) == GAP_EVENT
+
+
+def probe(handle, deadline=None):
+    """After a gap marker: ask Asterisk whether ``handle``'s entity is still there.
+
+    Returns its data (a dict), None when it is gone (NotFound), or ``UNKNOWN`` when no answer came:
+    a refused or unanswered request (the server may still be reconnecting) is tried again every
+    ``RESYNC_RETRY`` seconds, for ``RESYNC_FOR`` seconds at most and never past ``deadline``.
+    """
+    give_up = earliest(deadline, clock() + RESYNC_FOR)
+    while True:
+        try:
+            return handle.data()
+        except NotFound:
+            return None
+        except (AriProxyError, ConnectionError, OSError) as exc:
+            if clock() + RESYNC_RETRY >= give_up:
+                log.warning("after an event gap, %s %s could not be checked (%s): going on waiting for its events",
+                            handle.kind, handle.id, exc)
+                return UNKNOWN
+            log.debug("after an event gap, checking %s %s: %s (trying again)", handle.kind, handle.id, exc)
+            gevent.sleep(RESYNC_RETRY)

@@ -7,6 +7,10 @@ Creating it subscribes first, then reads the bridge's current members (one reque
 is missed.  A greenlet of its own applies ChannelEnteredBridge / ChannelLeftBridge / BridgeDestroyed
 as they come and calls ``on_change`` (exceptions there are logged).  ``wait()`` blocks only its
 caller.  ``close()`` (or leaving the ``with``) releases the subscription.
+
+When events may have been lost (a gap marker) it reads the bridge again: channels that left or
+entered meanwhile become LEFT / ENTERED changes, a bridge that is gone a DESTROYED one (their
+``event`` is the marker).
 """
 import logging
 
@@ -15,7 +19,7 @@ from gevent.event import Event as GEvent
 
 from ariproxy.errors import NotFound, Timeout
 
-from ._watch import deadline_after, entity_of, remaining
+from ._watch import deadline_after, entity_of, is_gap, probe, remaining
 
 __all__ = ["BridgeMonitor", "BridgeChange", "ENTERED", "LEFT", "DESTROYED"]
 
@@ -70,33 +74,55 @@ class BridgeMonitor:
 
     def _run(self):
         for event in self._sub:
+            if is_gap(event):
+                if self._resync(event):
+                    break
+                continue
             if entity_of(event, "bridge") != self.bridge.id:
                 continue
             channel_id = entity_of(event, "channel") or ""
             if event.type == "ChannelEnteredBridge":
-                if channel_id in self.members:
-                    continue   # already listed by the first read
-                self.members.append(channel_id)
-                kind = ENTERED
+                if channel_id not in self.members:   # (else already listed by the first read)
+                    self._change(ENTERED, channel_id, event)
             elif event.type == "ChannelLeftBridge":
-                if channel_id not in self.members:
-                    continue
-                self.members.remove(channel_id)
-                kind = LEFT
+                if channel_id in self.members:
+                    self._change(LEFT, channel_id, event)
             else:
-                self.destroyed = True
-                self.members = []
-                kind, channel_id = DESTROYED, ""
-            change = BridgeChange(kind, channel_id, list(self.members), event)
-            self.changes.append(change)
-            self._changed.set()
-            if self.on_change is not None:
-                try:
-                    self.on_change(change)
-                except Exception:
-                    log.exception("bridge monitor callback %r failed on %r", self.on_change, change)
-            if kind == DESTROYED:
+                self._change(DESTROYED, "", event)
                 break
+
+    def _resync(self, marker):
+        """After lost events: the changes between what we know and the bridge's members now.
+        Returns True when the bridge is gone."""
+        data = probe(self.bridge)
+        if data is None:
+            self._change(DESTROYED, "", marker)
+            return True
+        if not isinstance(data, dict):
+            return False    # no answer: go on with the events
+        now = [c for c in data.get("channels") or [] if isinstance(c, str)]
+        for channel_id in [c for c in self.members if c not in now]:
+            self._change(LEFT, channel_id, marker)
+        for channel_id in [c for c in now if c not in self.members]:
+            self._change(ENTERED, channel_id, marker)
+        return False
+
+    def _change(self, kind, channel_id, event):
+        if kind == ENTERED:
+            self.members.append(channel_id)
+        elif kind == LEFT:
+            self.members.remove(channel_id)
+        else:
+            self.destroyed = True
+            self.members = []
+        change = BridgeChange(kind, channel_id, list(self.members), event)
+        self.changes.append(change)
+        self._changed.set()
+        if self.on_change is not None:
+            try:
+                self.on_change(change)
+            except Exception:
+                log.exception("bridge monitor callback %r failed on %r", self.on_change, change)
 
     def wait(self, condition=None, timeout=None):
         """Block until ``condition(monitor)`` is true (default: the next change); returns the monitor.

@@ -17,11 +17,11 @@ import math
 
 import gevent
 
-from ariproxy.errors import ARIError, HungUp, NotFound, Timeout, ValidationError
-
+from ariproxy.errors import ARIError, EntityDestroyed, EventGap, HungUp, NotFound, Timeout, ValidationError
 from ariproxy.protocol.kinds import new_id
 
-from ._watch import CHANNEL_ENDS, cleanup_cut_create, entity_of, in_background, is_gone, quietly
+from ._watch import (CHANNEL_ENDS, cleanup_cut_create, deadline_after, entity_of, in_background, is_gap, is_gone,
+                     probe, quietly, remaining)
 
 __all__ = ["originate", "bridge", "channel_life", "ChannelLife", "CallNotAnswered", "LineBusy", "NoAnswer",
            "Congestion", "CallFailed", "not_answered_error"]
@@ -74,6 +74,8 @@ def not_answered_error(endpoint, hung_up):
     cls, text = {"busy": (LineBusy, "busy"), "noanswer": (NoAnswer, "not answered"),
                  "congestion": (Congestion, "congested")}.get(why, (CallFailed, "failed"))
     detail = "cause %s: %s" % (cause, hung_up.cause_txt or "?") if cause is not None else "no cause"
+    if is_gap(hung_up.event):
+        detail = "it ended while events were lost: cause unknown"
     if hung_up.dialstatus:
         detail += "; dial status %s" % hung_up.dialstatus
     exc = cls("call to %s %s (%s)" % (endpoint, text, detail), hung_up.kind, hung_up.id, hung_up.event, cause,
@@ -92,6 +94,9 @@ def originate(client, endpoint, timeout=30, app=None, **options):
     ``CallFailed`` with the server's error as its ``__cause__``.  If no answer comes in time, or the
     calling greenlet is killed, the call is hung up.  Other ``options`` go to
     ``client.channels.originate`` (``caller_id``, ``variables``, ``channel_id``, ``node``, ...).
+    When events may have been lost while it rings (a gap marker) it asks Asterisk: a channel that
+    is Up was answered (returned), one that is gone raises ``CallFailed`` (cause unknown), one still
+    ringing is waited for as before.
     """
     if not timeout or timeout <= 0:
         raise ValidationError("timeout must be a positive number of seconds", "timeout")
@@ -107,8 +112,20 @@ def originate(client, endpoint, timeout=30, app=None, **options):
         cut = client.channels.handle(options["channel_id"], node=options.get("node"))
         cleanup_cut_create(cut.hangup, "hanging up %s" % cut.id)
         raise
+    deadline = deadline_after(timeout + ANSWER_GRACE)
     try:
-        ch.wait("StasisStart", timeout=timeout + ANSWER_GRACE)
+        while True:
+            try:
+                ch.wait("StasisStart", timeout=remaining(deadline))
+                break
+            except EventGap as gap:
+                # the answer (or the end) may be among the lost events: ask Asterisk
+                data = probe(ch, deadline)
+                if data is None:
+                    raise HungUp("channel %s ended while events were lost (cause unknown)" % ch.id, "channel",
+                                 ch.id, gap.event) from None
+                if isinstance(data, dict) and data.get("state") == "Up":
+                    break   # answered: it is in Stasis, its StasisStart was lost
     except HungUp as exc:
         ch.close()
         raise not_answered_error(endpoint, exc) from None
@@ -129,7 +146,8 @@ def bridge(a, b, type="mixing", bridge_id=None, timeout=10.0):
     have entered (up to ``timeout`` seconds) and returns the Bridge.
 
     If either channel is gone (or does not enter in time) the bridge is destroyed and ``HungUp``
-    (for that channel) or ``Timeout`` is raised.
+    (for that channel) or ``Timeout`` is raised.  After lost events (a gap marker) the bridge's
+    members are read instead of waiting for their ChannelEnteredBridge.
     """
     client = a.client
     bridge_id = bridge_id or new_id("bridge")
@@ -158,7 +176,10 @@ def bridge(a, b, type="mixing", bridge_id=None, timeout=10.0):
             except Timeout:
                 raise Timeout("channels %s did not enter bridge %s within %ss"
                               % (", ".join(sorted(wanted)), br.id, timeout)) from None
-            wanted.discard(entity_of(event, "channel"))
+            if is_gap(event):
+                _bridge_after_gap(br, (a, b), wanted, event, deadline_after(timeout))
+            else:
+                wanted.discard(entity_of(event, "channel"))
         return br
     except BaseException:
         in_background(br.destroy, "destroying bridge %s" % br.id)
@@ -167,6 +188,21 @@ def bridge(a, b, type="mixing", bridge_id=None, timeout=10.0):
         sub.close()
         br.close()
 
+
+
+def _bridge_after_gap(br, channels, wanted, marker, deadline):
+    """Events may have been lost while channels entered ``br``: read its members instead (a gone
+    bridge raises ``EntityDestroyed``, a gone channel ``HungUp``; no answer by ``deadline``: wait on)."""
+    data = probe(br, deadline)
+    if data is None:
+        raise EntityDestroyed("bridge %s was destroyed while events were lost" % br.id, "bridge", br.id, marker)
+    if not isinstance(data, dict):
+        return
+    wanted.difference_update(c for c in data.get("channels") or [] if isinstance(c, str))
+    for ch in channels:
+        if ch.id in wanted and probe(ch, deadline) is None:
+            raise HungUp("channel %s hung up while events were lost: cannot bridge it" % ch.id, "channel", ch.id,
+                         marker)
 
 
 class ChannelLife:
@@ -179,7 +215,9 @@ class ChannelLife:
     block's own watch) are all closed when the block exits; handles made through ``call.client``
     cannot send requests afterwards.  ``hangup_on_exit=True`` hangs the channel up when the block
     ends without the channel having hung up.  Entering checks the channel exists (one request) and
-    raises ``HungUp`` if it is gone.
+    raises ``HungUp`` if it is gone.  When events may have been lost (a gap marker) it asks
+    Asterisk whether the channel is still there, and raises ``HungUp`` (cause None, ``event`` the
+    marker) if not; ``ended`` is then the marker.
     """
 
     def __init__(self, channel, hangup_on_exit=False):
@@ -212,14 +250,21 @@ class ChannelLife:
 
     def _watch(self):
         for event in self._sub:
-            if entity_of(event, "channel") != self.channel.id:
+            if is_gap(event):
+                # its end may be among the lost events: is the channel still there?
+                if probe(self.channel) is not None:
+                    continue
+            elif entity_of(event, "channel") != self.channel.id:
                 continue
             self.ended = event
             if self._exiting:
                 return
             cause = event.body.get("cause")
             self._fired = True
-            what = "left Stasis" if event.type == "StasisEnd" else "hung up"
+            if is_gap(event):
+                what = "is gone (it ended while events were lost)"
+            else:
+                what = "left Stasis" if event.type == "StasisEnd" else "hung up"
             detail = "" if cause is None else " (cause %s)" % cause
             gevent.kill(self._greenlet, HungUp("channel %s %s%s" % (self.channel.id, what, detail), "channel",
                                                self.channel.id, event, cause, event.body.get("cause_txt") or ""))

@@ -16,19 +16,20 @@ import re
 from ariproxy.errors import Conflict, NotFound, ValidationError
 from ariproxy.protocol.kinds import new_id
 
-from ._watch import (Watch, cleanup_cut_create, clock, deadline_after, earliest, in_background, quietly, remaining,
-                     settle)
+from ._watch import (Watch, cleanup_cut_create, clock, deadline_after, earliest, in_background, probe, quietly,
+                     remaining, settle)
 
 __all__ = ["play", "prompt", "PlayResult", "PromptResult", "FINISHED", "HUNGUP", "STOPPED", "TIMEOUT", "FAILED",
-           "COMPLETE", "INVALID"]
+           "COMPLETE", "INVALID", "GAP"]
 
-FINISHED = "finished"   #: played to the end
+FINISHED = "finished"   #: played to the end (or ended while events were lost: finished, stopped or failed)
 HUNGUP = "hungup"       #: the channel hung up (or left Stasis) / the bridge was destroyed
 STOPPED = "stopped"     #: stopped early by the helper (barge-in, input complete) or by someone else
 TIMEOUT = "timeout"     #: a time limit ran out
 FAILED = "failed"       #: Asterisk could not play the media
 COMPLETE = "complete"   #: prompt: the input is complete (and matches)
 INVALID = "invalid"     #: prompt: the input ended but does not match
+GAP = "gap"             #: prompt: events were lost during the last attempt (digits may be missing)
 
 #: after stopping a playback, how long to wait for its PlaybackFinished before going on
 STOP_GRACE = 2.0
@@ -36,7 +37,9 @@ STOP_GRACE = 2.0
 
 class PlayResult:
     """What ``play()`` did: ``status`` (FINISHED, HUNGUP, STOPPED, TIMEOUT, FAILED) and ``playbacks``
-    (the Playback handles it started, one per call: the whole media list plays as one playback)."""
+    (the Playback handles it started, one per call: the whole media list plays as one playback).
+    A playback found ended after events were lost (a gap marker) is FINISHED: it finished, was
+    stopped or failed, which of them is not known."""
 
     def __init__(self, status, playbacks=()):
         self.status = status
@@ -52,7 +55,7 @@ class PlayResult:
 
 
 class PromptResult:
-    """What ``prompt()`` got: ``status`` (COMPLETE, TIMEOUT, INVALID, HUNGUP), ``digits`` (without the
+    """What ``prompt()`` got: ``status`` (COMPLETE, TIMEOUT, INVALID, HUNGUP, GAP), ``digits`` (without the
     terminator), ``terminator`` (the key that ended input, or ""), ``plays`` (how often the prompt was
     played) and ``playbacks``."""
 
@@ -85,10 +88,12 @@ def _media_list(media):
     return items
 
 
-def _follow(watch, media, deadline, on_event=None):
+def _follow(watch, media, deadline, on_event=None, abandon_on_gap=False):
     """Start one playback of ``media`` on the watched target and read events until it ends.
 
     ``on_event(event)`` sees every other event; returning True stops the playback (status STOPPED).
+    A gap marker (events may have been lost) is answered from Asterisk's state (``_after_gap``);
+    with ``abandon_on_gap`` it stops the playback and gives GAP (HUNGUP if the target is gone).
     Returns ``(status, playback or None)``.
     """
     target = watch.target
@@ -117,6 +122,11 @@ def _follow(watch, media, deadline, on_event=None):
                     return status, pb   # stopped; its PlaybackFinished did not come in time
                 quietly(pb.stop, "stopping playback %s after the timeout" % pb.id)
                 return TIMEOUT, pb
+            if watch.is_gap(event):
+                outcome = _after_gap(watch, event, pb, status, deadline, abandon_on_gap)
+                if outcome is not None:
+                    return outcome, pb
+                continue
             if event.type == "PlaybackFinished" and (event.body.get("playback") or {}).get("id") == pb.id:
                 if status is not None:
                     return status, pb
@@ -134,6 +144,26 @@ def _follow(watch, media, deadline, on_event=None):
         pb.close()
 
 
+def _after_gap(watch, marker, pb, stopped, deadline, abandon):
+    """Events may have been lost (``marker``): ask Asterisk instead of waiting for them.  Returns the
+    status to end with, or None to go on reading events (the stream is whole again)."""
+    if abandon:
+        if probe(watch.target, deadline) is None:
+            watch.found_gone(marker)
+            return HUNGUP
+        if stopped is None:
+            quietly(pb.stop, "stopping playback %s after an event gap" % pb.id)
+        return GAP
+    if probe(pb, deadline) is not None:
+        return None     # still playing (or no answer): its end is still to come
+    if stopped is not None:
+        return stopped
+    if probe(watch.target, deadline) is None:
+        watch.found_gone(marker)
+        return HUNGUP
+    return FINISHED     # it ended while its PlaybackFinished was lost
+
+
 def play(target, *media, timeout=None):
     """Play ``media`` (URIs, or lists of them) in order on a channel or bridge handle.
 
@@ -141,7 +171,9 @@ def play(target, *media, timeout=None):
     the bridge is destroyed (HUNGUP), ``timeout`` seconds pass (TIMEOUT: the playback is stopped),
     or Asterisk cannot play it (FAILED).  If the calling greenlet is killed the playback is stopped
     before the exception goes on.  The subscription is made before the request, so no event is
-    missed.  Returns a ``PlayResult``.
+    missed.  When events may have been lost (a gap marker) it asks Asterisk: a playback that is
+    gone has ended (FINISHED: finished, stopped or failed, unknown which), or the target is gone
+    (HUNGUP); one still playing is waited for as before.  Returns a ``PlayResult``.
     """
     items = _media_list(media)
     watch = Watch(target)
@@ -229,6 +261,10 @@ def prompt(channel, *media, max_digits=None, terminators="#", first_digit_timeou
     - ``barge_in`` (default): the first digit stops the prompt; without it the prompt plays on, and
       digits pressed meanwhile still count.  Digits pressed while the prompt is being started are kept.
     - The channel hanging up gives HUNGUP (with the digits so far).  A killed greenlet stops the prompt.
+    - Events lost (a gap marker) during an attempt: digits pressed meanwhile may be missing, so the
+      attempt is abandoned (its prompt stopped) and, if ``replays`` are left, the prompt is played
+      again with fresh input; otherwise the status is GAP (with the digits seen, maybe incomplete).
+      A channel found gone after the gap gives HUNGUP.
     """
     items = _media_list(media)
     matcher = _matcher(match)
@@ -250,7 +286,7 @@ def prompt(channel, *media, max_digits=None, terminators="#", first_digit_timeou
                 over = entry.press(event.body.get("digit") or "")
                 return over or barge_in
 
-            status, pb = _follow(watch, items, overall, on_event)
+            status, pb = _follow(watch, items, overall, on_event, abandon_on_gap=True)
             plays += 1
             if pb is not None:
                 playbacks.append(pb)
@@ -260,10 +296,17 @@ def prompt(channel, *media, max_digits=None, terminators="#", first_digit_timeou
             if status == TIMEOUT:
                 return PromptResult(TIMEOUT, entry.digits, entry.terminator, plays, playbacks)
             # (FAILED: the prompt could not be played; input is still waited for as if it had been)
-            result = entry.status or _collect(watch, entry, first_digit_timeout, inter_digit_timeout, overall)
+            if status == GAP:
+                result = GAP
+            else:
+                result = entry.status or _collect(watch, entry, first_digit_timeout, inter_digit_timeout, overall)
             if result == HUNGUP:
                 settle()
                 return PromptResult(HUNGUP, entry.digits, entry.terminator, plays, playbacks)
+            if result == GAP:
+                if _attempt < replays:
+                    continue    # digits may have been lost: ask again
+                return PromptResult(GAP, entry.digits, entry.terminator, plays, playbacks)
             if result == COMPLETE:
                 return PromptResult(COMPLETE, entry.digits, entry.terminator, plays, playbacks)
             if result == TIMEOUT and (entry.digits or (overall is not None and remaining(overall) == 0)):
@@ -275,7 +318,7 @@ def prompt(channel, *media, max_digits=None, terminators="#", first_digit_timeou
 
 
 def _collect(watch, entry, first_digit_timeout, inter_digit_timeout, overall):
-    """Read digits after the prompt; returns COMPLETE, INVALID, TIMEOUT or HUNGUP."""
+    """Read digits after the prompt; returns COMPLETE, INVALID, TIMEOUT, HUNGUP or GAP."""
     start = clock()
     while True:
         if watch.ended is not None:
@@ -288,5 +331,10 @@ def _collect(watch, entry, first_digit_timeout, inter_digit_timeout, overall):
         event = watch.get(remaining(limit))
         if event is None:
             return entry.timed_out() or TIMEOUT
+        if watch.is_gap(event):
+            if probe(watch.target, overall) is None:
+                watch.found_gone(event)
+                return HUNGUP
+            return GAP
         if watch.is_dtmf(event) and entry.press(event.body.get("digit") or ""):
             return entry.status

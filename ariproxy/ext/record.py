@@ -11,10 +11,11 @@ ended.  Built on the client's public API (works against Python and Go servers).
 from ariproxy.errors import ARIError, Conflict, NotFound, ValidationError
 from ariproxy.protocol.kinds import new_id
 
-from ._watch import (Watch, cleanup_cut_create, clock, deadline_after, earliest, in_background, is_gone, quietly,
-                     remaining, settle)
+from ._watch import (UNKNOWN, Watch, cleanup_cut_create, clock, deadline_after, earliest, in_background, is_gap,
+                     is_gone, log, probe, quietly, remaining, settle)
 
-__all__ = ["record", "RecordResult", "KEY", "SILENCE", "MAX_DURATION", "HANGUP", "TIMEOUT", "FAILED", "STOPPED"]
+__all__ = ["record", "RecordResult", "KEY", "SILENCE", "MAX_DURATION", "HANGUP", "TIMEOUT", "FAILED", "STOPPED",
+           "GAP"]
 
 KEY = "key"                    #: the caller pressed a ``terminate_on`` key
 SILENCE = "silence"            #: ``max_silence`` seconds without talk
@@ -23,6 +24,7 @@ HANGUP = "hangup"              #: the caller hung up (or the channel left Stasis
 TIMEOUT = "timeout"            #: the helper's own ``timeout`` ran out (it stopped the recording)
 FAILED = "failed"              #: Asterisk could not record (RecordingFailed, or the request failed)
 STOPPED = "stopped"            #: someone else stopped (or scrapped) it
+GAP = "gap"                    #: it ended while events were lost: how (key, silence, maximum, stop) is unknown
 
 #: after the helper stops a recording, how long it waits for RecordingFinished
 STOP_GRACE = 3.0
@@ -31,9 +33,10 @@ HANGUP_GRACE = 3.0
 
 
 class RecordResult:
-    """``reason`` (KEY, SILENCE, MAX_DURATION, HANGUP, TIMEOUT, FAILED, STOPPED), ``name``, ``format``,
+    """``reason`` (KEY, SILENCE, MAX_DURATION, HANGUP, TIMEOUT, FAILED, STOPPED, GAP), ``name``, ``format``,
     ``duration`` (seconds, None if unknown), ``recording`` (StoredRecording handle or None when
-    discarded or not stored), ``digit`` (the terminating key) and ``event`` (the last recording event)."""
+    discarded or not stored), ``digit`` (the terminating key) and ``event`` (the last recording event,
+    or the gap marker when the recording ended while events were lost)."""
 
     def __init__(self, reason, name, format, duration=None, recording=None, digit="", event=None):
         self.reason = reason
@@ -64,6 +67,12 @@ def record(channel, name=None, format="wav", max_duration=0, max_silence=0, beep
     before returning (``recording`` is None, ``duration`` still says how long it was);
     ``keep_on_hangup=False`` deletes it when the caller hung up.  A killed greenlet stops the
     recording (what was recorded is stored).  Returns a ``RecordResult``.
+
+    When events may have been lost (a gap marker) it asks Asterisk: a live recording still there is
+    waited for as before; one that is gone ended meanwhile, and the stored recording (if Asterisk
+    kept one) is the result, with ``duration`` None and reason HANGUP when the channel is gone too,
+    KEY when its terminating key was seen before the gap, the helper's own reason when it had
+    stopped it (TIMEOUT, HANGUP), else GAP.
     """
     if terminate_on not in ("none", "any", "*", "#", "", None):
         raise ValidationError("terminate_on must be none, any, * or #, not %r" % (terminate_on,), "terminate_on")
@@ -93,15 +102,24 @@ def record(channel, name=None, format="wav", max_duration=0, max_silence=0, beep
         finally:
             live.close()
         duration = None
-        if event is not None:
+        if event is not None and not is_gap(event):
             duration = (event.body.get("recording") or {}).get("duration")
         reason = _why(reason, duration, max_duration, max_silence)
         if reason == HANGUP:
             settle()
         stored = None
-        if reason != FAILED and event is not None and event.type == "RecordingFinished" \
+        if is_gap(event):
+            # it ended while its RecordingFinished may have been lost: is there a stored recording?
+            handle = channel.client.stored_recordings.handle(name, node=channel.node)
+            found = probe(handle)
+            if found is UNKNOWN:
+                log.warning("recording %s ended while events were lost; whether it was stored is unknown", name)
+            elif found is not None:
+                stored = handle
+        elif reason != FAILED and event is not None and event.type == "RecordingFinished" \
                 and (event.body.get("recording") or {}).get("state") != "canceled":
             stored = channel.client.stored_recordings.handle(name, node=channel.node)
+        if stored is not None:
             if not keep or (reason == HANGUP and not keep_on_hangup):
                 quietly(stored.delete, "deleting recording %s" % name)
                 stored = None
@@ -128,6 +146,19 @@ def _follow(watch, live, terminate_on, deadline):
             stop_by = clock() + STOP_GRACE
             quietly(live.stop, "stopping recording %s after the timeout" % name)
             continue
+        if watch.is_gap(event):
+            if probe(live, earliest(deadline, stop_by)) is not None:
+                continue    # still recording (or no answer): its end is still to come
+            # it ended while its RecordingFinished or RecordingFailed may have been lost
+            if reason is None and last_key is not None:
+                reason, digit = KEY, last_key
+            if reason is None:
+                if probe(watch.target, deadline) is None:
+                    watch.found_gone(event)
+                    reason = HANGUP
+                else:
+                    reason = GAP
+            return reason, digit, event
         if event.type in ("RecordingFinished", "RecordingFailed") \
                 and (event.body.get("recording") or {}).get("name") == name:
             if event.type == "RecordingFailed":
