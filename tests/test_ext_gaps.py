@@ -58,12 +58,6 @@ def _end_playback(sim, pid):
     sim.asterisk.finish_playback(sim.asterisk.playbacks[pid], "done")
 
 
-def _resubscribe(client, handle):
-    """After the reconnect the simulator's application has forgotten what it was subscribed to (Asterisk
-    keeps it): subscribe it to ``handle`` again, so its later events reach the helper."""
-    client.applications.handle(client.application, node=handle.node).subscribe_source(handle)
-
-
 def _press(sim, channel_id, digits):
     """The caller presses ``digits`` now (their events are sent before this returns)."""
     for digit in digits:
@@ -113,7 +107,6 @@ def test_play_goes_on_after_a_gap_while_its_playback_plays(fast_proxy, client):
     # the marker was read and the playback found playing: the helper waits on, and its real end counts
     wait_for(lambda: requests_to(sim, "GET", "/playbacks/"), WAIT)
     assert not runner.ready()
-    _resubscribe(client, ch)
     _end_playback(sim, _playing(sim)[0])
     assert runner.get(timeout=WAIT).status == FINISHED
     ch.hangup()
@@ -134,7 +127,6 @@ def test_prompt_whose_digits_were_lost_asks_again(fast_proxy, client):
     # the attempt is abandoned (its prompt stopped) and the prompt played again
     wait_for(lambda: len(requests_to(sim, "POST", "/play")) == 2 and _playing(sim), WAIT)
     assert first not in sim.playbacks
-    _resubscribe(client, ch)
     _press(sim, ch.id, "5678")
     answer = runner.get(timeout=WAIT)
     assert (answer.status, answer.digits, answer.plays) == (COMPLETE, "5678", 2)
@@ -213,7 +205,6 @@ def test_record_goes_on_after_a_gap_while_it_records(fast_proxy, client):
         _press(sim, ch.id, "1")
     wait_for(lambda: requests_to(sim, "GET", "/recordings/live/"), WAIT)
     assert not runner.ready()
-    _resubscribe(client, ch)
     _press(sim, ch.id, "#")
     result = runner.get(timeout=WAIT)
     assert (result.reason, result.digit, result.kept) == (KEY, "#", True)
@@ -270,6 +261,8 @@ def test_originate_rings_on_after_the_clients_nats_connection_was_cut(fast_proxy
     client.on_gap(gaps.append)
     runner = gevent.spawn(originate, client, "Local/3000@default", timeout=RING, channel_id="gap-nats")
     wait_for(lambda: "gap-nats" in _ringing(sim), 10)
+    # the originate request answered (else it fails with ConnectionLost, rightly): now it waits for events
+    wait_for(lambda: client.bus.stats["requests_in_flight"] == 0, 10)
     fast_proxy.nats.kill()          # the client (and the server) lose NATS: the client makes its own marker
     fast_proxy.nats.start()
     wait_for(lambda: gaps and fast_proxy.server.bus.connected, WAIT)

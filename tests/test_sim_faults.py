@@ -157,3 +157,31 @@ def test_endpoint_events_and_injected_events(sim_factory, sim_events):
     assert text["message"] == {"from": "sip:bob@x", "to": "pjsip:alice", "body": "hello", "variables": {"X-Key": "v"}}
     sim.emit_event("ChannelToneDetected", {"channel": {"id": "x"}}, app="test")
     assert ev.wait_for("ChannelToneDetected")["application"] == "test"
+
+
+def test_an_app_whose_socket_closed_keeps_its_channels_and_gets_them_back(sim, sim_events):
+    # as Asterisk deactivates an app whose websocket closed: its channels stay in Stasis and it keeps
+    # its subscriptions while it has some; events meanwhile go nowhere; a new websocket for the app
+    # reactivates it, subscriptions included (no StasisStart again)
+    ev = sim_events(sim, "test")
+    chan = requests.post(sim.url + "/channels", params={"endpoint": "Local/1000@default", "app": "test"},
+                         auth=AUTH).json()
+    ev.wait_for("StasisStart")
+    assert sim.drop_websockets() == 1
+    assert ev.closed.wait(5)
+    assert chan["id"] in sim.applications["test"]["channel_ids"]     # deactivated, not gone
+    requests.post(sim.url + "/channels/%s/answer" % chan["id"], auth=AUTH)   # its events go nowhere
+    # a new call for the deactivated app fails: Stasis() needs an active app
+    other = requests.post(sim.url + "/channels", params={"endpoint": "Local/1000@default", "app": "test"},
+                          auth=AUTH).json()
+    wait_for(lambda: other["id"] not in sim.channels, 10)
+    again = sim_events(sim, "test")
+    requests.post(sim.url + "/channels/%s/dtmf" % chan["id"], params={"dtmf": "5"}, auth=AUTH)
+    dtmf = again.wait_for("ChannelDtmfReceived")
+    assert dtmf["channel"]["id"] == chan["id"]
+    assert "StasisStart" not in again.types() and "ChannelStateChange" not in again.types()
+    # hung up: the app is active again, so it stays; without a socket and channels it is forgotten
+    requests.delete(sim.url + "/channels/" + chan["id"], auth=AUTH)
+    again.wait_for("ChannelDestroyed")
+    assert sim.drop_websockets() == 1
+    wait_for(lambda: "test" not in sim.applications, 5)

@@ -511,13 +511,14 @@ def move(ast, req):
     args = req.get("appArgs").split(",") if req.get("appArgs") else []
 
     def go():
-        if app not in ast.apps:
+        if app not in ast.apps or ast.apps[app].socket is None:
             ast.emit_channel("ApplicationMoveFailed", chan, {"destination": app, "args": args}, apps=[chan.app])
             return
         old = chan.app
         ast.leave_stasis(chan)
         if old in ast.apps and old != app:
             ast.apps[old].remove("channel_ids", chan.id)
+            ast.prune_apps()
         chan.app = app
         chan.dialplan.update({"app_name": "Stasis", "app_data": ",".join([app] + args)})
         ast.subscribe_channel(app, chan)

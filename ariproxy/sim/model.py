@@ -153,6 +153,10 @@ class App:
         if ident in lst:
             lst.remove(ident)
 
+    def has_subscriptions(self):
+        """True while it is subscribed to some channel, bridge, endpoint or device (Asterisk's forwards)."""
+        return bool(self.channel_ids or self.bridge_ids or self.endpoint_ids or self.device_names)
+
 
 class Channel:
     """A channel; ``model()`` is its ARI Channel snapshot."""
@@ -399,6 +403,13 @@ class Asterisk:
     # ---------------------------------------------------------------- apps
     def register_app(self, name, socket, subscribe_all):
         old = self.apps.get(name)
+        if old is not None and old.socket is None:
+            # a websocket for an app whose socket closed while it still had channels or subscriptions:
+            # Asterisk reactivates it with them ("Application 'x' reactivated"), no event
+            log.info("simulator: application %s reactivated", name)
+            old.socket = socket
+            old.subscribe_all = subscribe_all
+            return old
         if old is not None and old.socket is not None and old.socket is not socket:
             self.emit("ApplicationReplaced", {"application": name}, apps=[name])
             old.socket = None
@@ -411,7 +422,20 @@ class Asterisk:
         return app
 
     def unregister_socket(self, socket):
-        for name in [n for n, a in self.apps.items() if a.socket is socket]:
+        """The app's websocket closed: as Asterisk deactivates it, an app that still has channels or
+        subscriptions keeps them (its channels stay in Stasis, its events go nowhere) until the app is
+        registered again or its last subscription goes; one with none is gone at once."""
+        for name, app in list(self.apps.items()):
+            if app.socket is socket:
+                app.socket = None
+                if not app.has_subscriptions():
+                    del self.apps[name]
+                else:
+                    log.info("simulator: application %s deactivated (its websocket closed)", name)
+
+    def prune_apps(self):
+        """Forget deactivated apps left without subscriptions (Asterisk's app_is_finished)."""
+        for name in [n for n, a in self.apps.items() if a.socket is None and not a.has_subscriptions()]:
             del self.apps[name]
 
     def get_app(self, name):
@@ -521,9 +545,11 @@ class Asterisk:
         raise Fault(404, "Provided variable was not found", reason="Variable Not Found")
 
     def enter_stasis(self, chan, app_name, args):
-        if app_name not in self.apps:
-            # Stasis() for an application nobody registered fails and the channel hangs up
-            log.info("simulator: Stasis app '%s' not registered; hanging up %s", app_name, chan.id)
+        app = self.apps.get(app_name)
+        if app is None or app.socket is None:
+            # Stasis() for an application nobody registered (or whose websocket is gone: deactivated)
+            # fails and the channel hangs up
+            log.info("simulator: Stasis app '%s' not registered or not active; hanging up %s", app_name, chan.id)
             chan.dialplan.update({"app_name": "Stasis", "app_data": ",".join([app_name] + list(args))})
             self.set_var(chan, "STASISSTATUS", "FAILED")
             self.hangup(chan, 16, by_ari=False)
@@ -595,6 +621,7 @@ class Asterisk:
             self._device_use(chan, -1)
         for app in self.apps.values():
             app.remove("channel_ids", chan.id)
+        self.prune_apps()
         for ep in self.endpoints.values():
             if chan.id in ep["channel_ids"]:
                 ep["channel_ids"].remove(chan.id)
@@ -920,6 +947,7 @@ class Asterisk:
                   channels=(chan.id,), bridges=(bridge.id,))
         if unsubscribe and chan.app is not None and chan.app in self.apps:
             self.apps[chan.app].remove("bridge_ids", bridge.id)
+            self.prune_apps()
 
     def destroy_bridge(self, bridge):
         if self.bridges.get(bridge.id) is not bridge:
@@ -939,6 +967,7 @@ class Asterisk:
         self.emit("BridgeDestroyed", {"bridge": bridge.model()}, bridges=(bridge.id,))
         for app in self.apps.values():
             app.remove("bridge_ids", bridge.id)
+        self.prune_apps()
 
     def announcer(self, bridge, kind="ARI"):
         """Bridge playback/MOH/recording joins a helper channel: members see a new BRIDGEPEER."""
