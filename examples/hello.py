@@ -67,7 +67,8 @@ def main(argv=None, ready=None):
                 finished.set()
 
     with ariproxy.client.Client(application=args.app, url=args.nats_url) as client:
-        with client.listen(on_call):
+        # the call --call places is this program's own: listen() skips those unless include_own
+        with client.listen(on_call, include_own=bool(args.call)):
             log.info("listening for calls to %s", client.application)
             if ready is not None:
                 ready.set()

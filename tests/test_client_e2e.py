@@ -62,6 +62,16 @@ def test_hello_example_answers_plays_and_hangs_up(proxy, client):
     assert "ChannelStateChange" in seen  # answered
 
 
+def test_hello_example_places_its_own_call_and_exits(proxy):
+    # what `make run` tells newcomers to try: the program answers the call it placed itself, then exits
+    hello = load_example("hello")
+    handled = hello.main(["--nats-url", proxy.nats_url, "--app", proxy.application, "--call", "Local/1000@default",
+                          "--timeout", "20"])
+    assert handled == 1
+    done = [(r["method"], r["path"].split("/")[3:4]) for r in proxy.sim.requests if r["path"].startswith("/channels/")]
+    assert ("POST", ["answer"]) in done and ("POST", ["play"]) in done and ("DELETE", []) in done, done
+
+
 def test_bridge_example(proxy):
     bridge = load_example("bridge")
     summary = bridge.main(["--nats-url", proxy.nats_url, "--app", proxy.application, "--timeout", "10"])
