@@ -548,9 +548,11 @@ class Bus:
     def __init__(self, servers="nats://127.0.0.1:4222", name="ariproxy", connect_timeout=2.0,
                  reconnect=True, reconnect_wait=(0.05, 2.0), ping_interval=5.0, max_pings_out=2,
                  pending_buffer=8 * 1024 * 1024, on_connect=None, on_disconnect=None, on_error=None,
-                 tls_verify=True, tls_cacert=None, tls_client_cert=None, tls_client_key=None):
+                 tls_verify=True, tls_cacert=None, tls_client_cert=None, tls_client_key=None, quiet=False):
         self._servers = _parse_servers(servers)
         self.name = name
+        # quiet: the first connection and the close are logged at DEBUG (reconnects still at INFO)
+        self._log_routine = LOG.debug if quiet else LOG.info
         self.connect_timeout = connect_timeout
         self.reconnect = reconnect
         self.reconnect_wait = reconnect_wait
@@ -774,7 +776,8 @@ class Bus:
         conn.reader = gevent.spawn(self._read_loop, conn)
         if self.ping_interval:
             conn.pinger = gevent.spawn(self._ping_loop, conn)
-        LOG.info("NATS %s connected to %s%s", self.name, conn.server.display, " (reconnected)" if reconnected else "")
+        (LOG.info if reconnected else self._log_routine)(
+            "NATS %s connected to %s%s", self.name, conn.server.display, " (reconnected)" if reconnected else "")
         if self.on_connect:
             gevent.spawn(_user_call, self.on_connect, self)
 
@@ -1356,7 +1359,7 @@ class Bus:
         self._out.clear()
         self._out_size = 0
         self._out_space.set()
-        LOG.info("NATS %s closed", self.name)
+        self._log_routine("NATS %s closed", self.name)
 
 
 # -- helpers -------------------------------------------------------------------

@@ -384,11 +384,18 @@ class Server:
                        on_connect=self._on_nats_connect, on_disconnect=self._on_nats_disconnect)
         self._retry("connecting to NATS at %s" % mask_url(self.nats_url), self.bus.connect)
         for i in range(1, self.nats_intake_connections):
-            bus = Bus(servers=self.nats_url, name="%s-intake-%d" % (self.name, i), reconnect=True,
+            bus = Bus(servers=self.nats_url, name="%s-intake-%d" % (self.name, i), reconnect=True, quiet=True,
                       pending_buffer=min(self.nats_pending_buffer, 1024 * 1024), ping_interval=self.nats_ping_interval)
-            self._retry("connecting to NATS at %s (request connection %d of %d)"
-                        % (mask_url(self.nats_url), i + 1, self.nats_intake_connections), bus.connect)
+            try:
+                bus.connect()
+            except Exception as e:
+                log.warning("NATS request connection %d of %d failed: %s; retrying", i + 1,
+                            self.nats_intake_connections, mask_url(str(e)))
+                self._retry("connecting to NATS at %s (request connection %d of %d)"
+                            % (mask_url(self.nats_url), i + 1, self.nats_intake_connections), bus.connect)
             self._intake.append(bus)
+        if self._intake:
+            log.info("requests come in over %d NATS connections (nats_intake_connections)", 1 + len(self._intake))
 
     @property
     def _intake_queue(self):
