@@ -14,25 +14,11 @@ from ariproxy.bus import Bus, RequestTimeout
 from ariproxy.protocol import Key, Request, Response
 from ariproxy.protocol.subjects import subject
 from tests.support.wait import wait_for
-from tests.test_daemon import ARI_SECRET, START, Daemon, clean_env, read
+from tests.test_daemon import ARI_SECRET, START, clean_env, daemon_factory, read  # noqa: F401 (a fixture)
 
 APP = "sigterm"
 NODE = "02:fc:00:00:00:07"
 HELD = 200
-
-
-@pytest.fixture
-def daemon_factory(tmp_path):
-    made = []
-
-    def make(*args):
-        d = Daemon(tmp_path, *args, env=clean_env(ARI_PASSWORD=ARI_SECRET))
-        made.append(d)
-        return d
-
-    yield make
-    for d in made:
-        d.cleanup()
 
 
 @pytest.mark.parametrize("delay_ms, shutdown_timeout, finished", [(1500, 20, True), (30000, 1, False)])
@@ -44,7 +30,8 @@ def test_sigterm_under_load_answers_every_accepted_request(daemon_factory, nats_
     bus = Bus(nats_server.url, name="sigterm-test")
     try:
         d = daemon_factory("--ari-url", sim.url, "--application", APP, "--nats-url", nats_server.url,
-                           "--shutdown-timeout", str(shutdown_timeout), "--rest-transport", "http")
+                           "--shutdown-timeout", str(shutdown_timeout), "--rest-transport", "http",
+                           env=clean_env(ARI_PASSWORD=ARI_SECRET))
         d.start("--foreground")
         d.ready_line()
         bus.connect()

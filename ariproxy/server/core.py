@@ -424,11 +424,16 @@ class Server:
         self._subs.append(self.bus.subscribe(subjects.announce_subject(self.prefix), self._on_announcement))
         self._flush_all()
 
-    def _flush_all(self):
+    @property
+    def _buses(self):
+        """Every NATS connection: the main one, then those that only take requests in."""
+        return [self.bus] + self._intake if self.bus is not None else []
+
+    def _flush_all(self, timeout=2.0):
         """Wait until nats-server has every connection's subscriptions (errors are the bus's to log)."""
-        for bus in [self.bus] + self._intake:
+        for bus in self._buses:
             try:
-                bus.flush()
+                bus.flush(timeout=timeout)
             except Exception as e:
                 log.debug("flush of %s: %s", bus.name, e)
 
@@ -447,7 +452,7 @@ class Server:
                                        on_overflow=self._overflow)]
         group = self._intake_queue
         return [bus.subscribe(subj, callback, queue=group, max_pending_bytes=self._queue_bytes,
-                              on_overflow=self._overflow) for bus in [self.bus] + self._intake]
+                              on_overflow=self._overflow) for bus in self._buses]
 
     def _overflow(self, msg):
         """The bus's reader could not queue ``msg`` (the subscription holds too much): busy, at once."""
@@ -818,11 +823,7 @@ class Server:
             # Stop taking requests: no new deliveries once NATS has our UNSUBs.
             for sub in list(self._subs):
                 self._stop_subscription(sub, deadline)
-            for bus in [self.bus] + self._intake:
-                try:
-                    bus.flush(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
-                except Exception:
-                    pass
+            self._flush_all(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
         # Let every accepted request finish and answer (the bus stays open for the replies).
         self._pool.join(timeout=max(0.1, deadline - time.monotonic()))
         if len(self._pool):
@@ -853,7 +854,7 @@ class Server:
                 self.http.stop()
             except Exception as e:
                 log.debug("closing the HTTP listener: %s", e)
-        for bus in self._intake + ([self.bus] if self.bus is not None else []):
+        for bus in reversed(self._buses):   # the main one last: replies may still be on their way
             try:
                 if drain:
                     bus.drain(timeout=2.0)

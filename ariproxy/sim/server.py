@@ -251,7 +251,6 @@ class Simulator:
         self._server = None
         self._delay = 0.0
         self._delay_changed = gevent.event.Event()    # replaced and set by each set_delay
-        self._fail_next = 0
         self._answers_next = []       # (status, body bytes or None, content type) for the next requests
         self._reopen = None
         self.asterisk = self._new_asterisk()
@@ -470,9 +469,10 @@ class Simulator:
             self._delay_changed.wait(remaining)
 
     def fail_next(self, n):
-        """The next ``n`` ARI requests answer 500."""
-        self._fail_next = int(n)
-        log.info("simulator: the next %d request(s) fail with 500", self._fail_next)
+        """The next ``n`` ARI requests answer 500 (in place of any answers queued by ``answer_next``)."""
+        self._answers_next = []
+        self.answer_next(500, jsonutil.dumps({"message": "Internal Server Error"}), n=n)
+        log.info("simulator: the next %d request(s) fail with 500", int(n))
 
     def answer_next(self, status, body=None, content_type="application/json", n=1):
         """The next ``n`` ARI requests get this answer whatever they ask: any status (even one Asterisk
@@ -683,9 +683,6 @@ class Simulator:
         if self._answers_next:
             status, body, content_type = self._answers_next.pop(0)
             reply = Reply(status, body, headers=[("Content-Type", content_type)] if content_type else ())
-        elif self._fail_next > 0:
-            self._fail_next -= 1
-            reply = Reply(500, jsonutil.dumps({"message": "Internal Server Error"}))
         else:
             try:
                 reply = self._dispatch(ast, method, path, query_pairs, body, content_type)
